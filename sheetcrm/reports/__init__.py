@@ -1,0 +1,1 @@
+"""Pivot-style analysis sheets written as ChangeSets."""

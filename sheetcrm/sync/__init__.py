@@ -1,0 +1,1 @@
+"""Backends: reading workbooks as Tables and writing ChangeSets safely (xlsx, csv, memory)."""

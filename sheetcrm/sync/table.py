@@ -1,0 +1,191 @@
+"""A sheet as read: its header row, its cells as text, and where each value lives."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sheetcrm.errors import HeaderError
+from sheetcrm.sync.a1 import cell_address, column_index, column_letter, qualified
+
+
+@dataclass
+class RawSheet:
+    """The cells of one sheet as text, as a backend read them, before a header is chosen.
+
+    ``rows[i][j]`` is the cell at row ``first_row + i`` and column ``first_column + j``
+    (both 1-based). Empty cells are ``""``. ``formulas`` holds the addresses (``"H2"``)
+    of cells whose value is the cached result of a formula.
+    """
+
+    name: str
+    rows: list[list[str]]
+    first_row: int = 1
+    first_column: int = 1
+    formulas: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Table:
+    """One sheet read as a table of text.
+
+    ``frame`` holds every value as the text a person sees (``"00123"`` stays ``"00123"``),
+    indexed by spreadsheet row number, with one column per header. ``letters`` maps each
+    header to its column letter, so that any value can be traced to its cell::
+
+        >>> table = workbook["Customers"]
+        >>> table.address(14, "phone")
+        'Customers!E14'
+    """
+
+    sheet: str
+    header_row: int
+    frame: pd.DataFrame
+    letters: dict[str, str]
+    formulas: frozenset[str] = field(default=frozenset())
+    fingerprint: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        """The headers, in sheet order."""
+        return list(self.letters)
+
+    @property
+    def rows(self) -> list[int]:
+        """The spreadsheet row numbers of the data rows."""
+        return [int(row) for row in self.frame.index]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def letter(self, column: str) -> str:
+        """The column letter of a header; raises KeyError naming the known headers."""
+        try:
+            return self.letters[column]
+        except KeyError:
+            raise KeyError(f"{self.sheet!r} has no column {column!r} (columns: {', '.join(self.letters)})") from None
+
+    def cell(self, row: int, column: str) -> str:
+        """The A1 address of a value: ``table.cell(14, "phone") == "E14"``."""
+        return cell_address(self.letter(column), row)
+
+    def address(self, row: int, column: str) -> str:
+        """The sheet-qualified address: ``"Customers!E14"``."""
+        return qualified(self.sheet, self.cell(row, column))
+
+    def value(self, row: int, column: str) -> str:
+        """The text of one cell ("" when empty)."""
+        return str(self.frame.at[row, column])
+
+    def is_formula(self, row: int, column: str) -> bool:
+        """Whether the cell holds a formula (sheetcrm never overwrites those)."""
+        return self.cell(row, column) in self.formulas
+
+    @property
+    def next_row(self) -> int:
+        """The row number an appended row would get."""
+        return (max(self.rows) if len(self) else self.header_row) + 1
+
+
+def build_table(raw: RawSheet, *, header_row: int | None = None, source: str = "") -> Table:
+    """Choose the header row of a raw sheet and make a Table of the rows below it.
+
+    The header is the first non-empty row unless ``header_row`` says otherwise. Fully
+    empty rows are left out of the frame (their numbers are simply absent from the index).
+    """
+    where = f"{source}: sheet {raw.name!r}" if source else f"sheet {raw.name!r}"
+    offset = _header_offset(raw, header_row, where)
+    if offset is None:
+        return _empty_table(raw, header_row or 1)
+    header_cells = raw.rows[offset]
+    width = max((len(row) for row in raw.rows[offset:]), default=0)
+    header_number = raw.first_row + offset
+
+    names: list[str] = []
+    positions: list[int] = []
+    body = raw.rows[offset + 1 :]
+    for j in range(width):
+        text = header_cells[j].strip() if j < len(header_cells) else ""
+        letter = column_letter(raw.first_column + j)
+        if not text:
+            if not any(j < len(row) and row[j] != "" for row in body):
+                continue  # an unused column: no header, no data
+            text = f"(column {letter})"
+        names.append(text)
+        positions.append(j)
+
+    duplicates = [name for name, count in Counter(names).items() if count > 1]
+    if duplicates:
+        cells = [
+            qualified(raw.name, cell_address(raw.first_column + j, header_number))
+            for name, j in zip(names, positions, strict=True)
+            if name in duplicates
+        ]
+        raise HeaderError(
+            f"{where}: the header row {header_number} repeats {', '.join(map(repr, duplicates))} ({', '.join(cells)})",
+            hint="give each column a distinct header, or set header_row in the config if the header is elsewhere",
+        )
+
+    index: list[int] = []
+    columns: list[list[str]] = [[] for _ in positions]
+    for i, row in enumerate(body):
+        if not any(row):
+            continue
+        index.append(raw.first_row + offset + 1 + i)
+        padded = row if len(row) >= width else row + [""] * (width - len(row))
+        for out, j in zip(columns, positions, strict=True):
+            out.append(padded[j])
+
+    frame = pd.DataFrame(
+        dict(zip(names, columns, strict=True)),
+        index=pd.Index(index, dtype="int64", name="row"),
+        columns=names,
+        dtype=object,
+    )
+    letters = {name: column_letter(raw.first_column + j) for name, j in zip(names, positions, strict=True)}
+    return Table(
+        sheet=raw.name,
+        header_row=header_number,
+        frame=frame,
+        letters=letters,
+        formulas=raw.formulas,
+        fingerprint=fingerprint(frame, header_number),
+    )
+
+
+def fingerprint(frame: pd.DataFrame, header_row: int) -> str:
+    """A hash of the headers, the row numbers and every value: equal iff nothing changed."""
+    digest = hashlib.sha256(f"{header_row}\x1f".encode())
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(frame.index.to_numpy().tobytes())
+    if len(frame.columns):
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _header_offset(raw: RawSheet, header_row: int | None, where: str) -> int | None:
+    if header_row is not None:
+        offset = header_row - raw.first_row
+        if offset < 0 or offset >= len(raw.rows) or not any(raw.rows[offset]):
+            raise HeaderError(
+                f"{where}: the configured header row {header_row} is empty",
+                hint="set header_row to the row that holds the column names, or remove it to use the first non-empty row",
+            )
+        return offset
+    for offset, row in enumerate(raw.rows):
+        if any(cell.strip() for cell in row):
+            return offset
+    return None
+
+
+def _empty_table(raw: RawSheet, header_row: int) -> Table:
+    frame = pd.DataFrame(index=pd.Index([], dtype="int64", name="row"))
+    return Table(raw.name, header_row, frame, {}, raw.formulas, fingerprint(frame, header_row))
+
+
+def letters_to_positions(letters: dict[str, str]) -> dict[str, int]:
+    """Header → 1-based column index."""
+    return {name: column_index(letter) for name, letter in letters.items()}

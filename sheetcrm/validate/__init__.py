@@ -1,0 +1,1 @@
+"""Checking a Table against its schema, cell by cell (findings as data)."""
