@@ -1,0 +1,591 @@
+"""ChangeSet: the only way sheetcrm writes anything to a workbook.
+
+A ChangeSet lists changes addressed the way the sheet was read: a cell edit names
+the row number it had in the Table and the value seen there, so a backend can refuse
+when a person edited the cell meanwhile. Backends apply the changes in one fixed order:
+
+1. cell-level changes (edits, notes, fills, number formats) and dropdowns,
+   addressed by the row numbers as read;
+2. row deletions (by row number as read);
+3. row insertions (by the row number each inserted row ends up with);
+4. appended rows (after the last row in use);
+5. whole sheets replaced or deleted.
+
+Applying returns the same ChangeSet *resolved*: with what was there before each note,
+fill and format, and with the row numbers appended rows got. A resolved ChangeSet can
+be inverted, which is how ``undo`` works::
+
+    >>> changes = ChangeSet("normalise phones")
+    >>> changes.edit("Customers", 14, "E", old="138 0013 8000", new="+8613800138000")
+    >>> print(changes.preview())
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, TypeAlias
+
+from sheetcrm.errors import InvalidChange
+from sheetcrm.sync.a1 import cell_address, column_index
+from sheetcrm.sync.values import to_text
+
+CellValue: TypeAlias = str | int | float | bool | dt.date | dt.datetime | None
+"""What a change may write into a cell. Strings are always written as literal text."""
+
+RowValues: TypeAlias = Mapping[str, CellValue]
+"""One row's values keyed by column letter: ``{"A": "C-000001", "B": "Zhang Wei"}``."""
+
+
+@dataclass(frozen=True)
+class CellEdit:
+    """Write ``new`` into a cell that held ``old`` (as text) when it was read."""
+
+    sheet: str
+    row: int
+    column: str
+    old: str
+    new: CellValue
+    field: str | None = None
+    kind: ClassVar[str] = "edit"
+
+    @property
+    def cell(self) -> str:
+        return cell_address(self.column, self.row)
+
+
+@dataclass(frozen=True)
+class SetNote:
+    """Set (or with ``text=None`` remove) the note of a cell; ``old`` is filled in when applied."""
+
+    sheet: str
+    row: int
+    column: str
+    text: str | None
+    old: str | None = None
+    kind: ClassVar[str] = "note"
+
+    @property
+    def cell(self) -> str:
+        return cell_address(self.column, self.row)
+
+
+@dataclass(frozen=True)
+class SetFill:
+    """Fill a cell with an RGB colour such as ``"FFF2CC"`` (``None`` clears it)."""
+
+    sheet: str
+    row: int
+    column: str
+    color: str | None
+    old: str | None = None
+    kind: ClassVar[str] = "fill"
+
+    @property
+    def cell(self) -> str:
+        return cell_address(self.column, self.row)
+
+
+@dataclass(frozen=True)
+class SetNumberFormat:
+    """Set a cell's number format, e.g. ``"yyyy-mm-dd"`` or ``"@"`` (text)."""
+
+    sheet: str
+    row: int
+    column: str
+    format: str
+    old: str | None = None
+    kind: ClassVar[str] = "format"
+
+    @property
+    def cell(self) -> str:
+        return cell_address(self.column, self.row)
+
+
+@dataclass(frozen=True)
+class SetDropdown:
+    """Put a dropdown (list data validation) on a range, or remove it.
+
+    ``choices`` lists the options; ``source`` is a range holding them instead
+    (``"_lists!$A$1:$A$40"``), for lists too long for Excel's 255-character limit.
+    Both ``None`` removes the dropdown on exactly this range. ``old`` is the
+    ``(choices, source)`` the range had before, filled in when applied.
+    """
+
+    sheet: str
+    ref: str
+    choices: tuple[str, ...] | None = None
+    source: str | None = None
+    old: tuple[tuple[str, ...] | None, str | None] | None = None
+    kind: ClassVar[str] = "dropdown"
+
+
+@dataclass(frozen=True)
+class AppendRows:
+    """Add rows after the last row in use; ``first_row`` is filled in when applied."""
+
+    sheet: str
+    rows: tuple[RowValues, ...]
+    first_row: int | None = None
+    kind: ClassVar[str] = "append"
+
+
+CellAttributes: TypeAlias = Mapping[str, Mapping[str, str]]
+"""A row's notes, fills and number formats: ``{"B": {"note": "call back", "fill": "FFF2CC"}}``."""
+
+
+@dataclass(frozen=True)
+class DeleteRows:
+    """Delete rows (numbers as read); ``values`` holds each row's text as seen, for checks and undo.
+
+    ``attributes`` (filled in when applied) keeps each row's notes, fills and formats, so
+    that undo puts them back too.
+    """
+
+    sheet: str
+    rows: tuple[int, ...]
+    values: tuple[Mapping[str, str], ...]
+    attributes: tuple[CellAttributes, ...] | None = None
+    kind: ClassVar[str] = "delete"
+
+
+@dataclass(frozen=True)
+class InsertRows:
+    """Insert rows so that each ends up at the given row number (ascending)."""
+
+    sheet: str
+    rows: tuple[int, ...]
+    values: tuple[RowValues, ...]
+    attributes: tuple[CellAttributes, ...] | None = None
+    kind: ClassVar[str] = "insert"
+
+
+@dataclass(frozen=True)
+class ReplaceSheet:
+    """Create a sheet, or replace one sheetcrm owns, with these rows (row 1 first).
+
+    ``old`` is the text of the sheet's cells before (``None`` if it did not exist),
+    filled in when applied.
+    """
+
+    sheet: str
+    rows: tuple[tuple[CellValue, ...], ...]
+    freeze: str | None = None
+    column_widths: Mapping[str, float] = field(default_factory=dict)
+    old: tuple[tuple[str, ...], ...] | None = None
+    kind: ClassVar[str] = "replace-sheet"
+
+
+@dataclass(frozen=True)
+class DeleteSheet:
+    """Delete a sheet sheetcrm owns; ``old`` keeps its text for undo."""
+
+    sheet: str
+    old: tuple[tuple[str, ...], ...] | None = None
+    kind: ClassVar[str] = "delete-sheet"
+
+
+Change: TypeAlias = (
+    CellEdit
+    | SetNote
+    | SetFill
+    | SetNumberFormat
+    | SetDropdown
+    | AppendRows
+    | DeleteRows
+    | InsertRows
+    | ReplaceSheet
+    | DeleteSheet
+)
+CELL_CHANGES = (CellEdit, SetNote, SetFill, SetNumberFormat)
+_KINDS: dict[str, type[Any]] = {
+    cls.kind: cls
+    for cls in (
+        CellEdit,
+        SetNote,
+        SetFill,
+        SetNumberFormat,
+        SetDropdown,
+        AppendRows,
+        DeleteRows,
+        InsertRows,
+        ReplaceSheet,
+        DeleteSheet,
+    )
+}
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    """One line of a ChangeSet preview: where, what, before, after."""
+
+    sheet: str
+    where: str
+    action: str
+    before: str
+    after: str
+
+
+class ChangeSet:
+    """An ordered list of changes to one workbook, applied as one unit."""
+
+    def __init__(self, description: str = "", changes: Iterable[Change] = (), *, resolved: bool = False) -> None:
+        self.description = description
+        self.changes: list[Change] = list(changes)
+        self.resolved = resolved
+
+    # -- building ---------------------------------------------------------------------------
+
+    def add(self, change: Change) -> None:
+        """Add any change."""
+        self.changes.append(change)
+
+    def edit(self, sheet: str, row: int, column: str, *, old: str, new: CellValue, field: str | None = None) -> None:
+        """Edit one cell; ``old`` is the text the cell held when it was read."""
+        self.add(CellEdit(sheet, row, _letters(column), old, new, field))
+
+    def note(self, sheet: str, row: int, column: str, text: str | None) -> None:
+        """Set or remove a cell note."""
+        self.add(SetNote(sheet, row, _letters(column), text))
+
+    def fill(self, sheet: str, row: int, column: str, color: str | None) -> None:
+        """Fill a cell with an RGB colour such as ``"FFF2CC"``, or clear it with ``None``."""
+        self.add(SetFill(sheet, row, _letters(column), _color(color)))
+
+    def number_format(self, sheet: str, row: int, column: str, format: str) -> None:
+        """Set a cell's number format."""
+        self.add(SetNumberFormat(sheet, row, _letters(column), format))
+
+    def dropdown(
+        self, sheet: str, ref: str, *, choices: Sequence[str] | None = None, source: str | None = None
+    ) -> None:
+        """Put a dropdown on ``ref`` (``"F2:F1048576"``), or remove it when both are None."""
+        self.add(SetDropdown(sheet, ref, tuple(choices) if choices is not None else None, source))
+
+    def append(self, sheet: str, rows: Iterable[RowValues]) -> None:
+        """Append rows, each keyed by column letter."""
+        self.add(AppendRows(sheet, tuple({_letters(k): v for k, v in row.items()} for row in rows)))
+
+    def delete(self, sheet: str, rows: Mapping[int, Mapping[str, str]]) -> None:
+        """Delete rows: ``{row_number: {letter: text seen}}``."""
+        ordered = sorted(rows)
+        self.add(DeleteRows(sheet, tuple(ordered), tuple(dict(rows[r]) for r in ordered)))
+
+    def replace_sheet(
+        self,
+        sheet: str,
+        rows: Iterable[Sequence[CellValue]],
+        *,
+        freeze: str | None = None,
+        column_widths: Mapping[str, float] | None = None,
+    ) -> None:
+        """Create or wholly replace a sheet that sheetcrm owns (a report, an issues tab)."""
+        self.add(ReplaceSheet(sheet, tuple(tuple(r) for r in rows), freeze, dict(column_widths or {})))
+
+    # -- looking ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def __repr__(self) -> str:
+        return f"ChangeSet({self.description!r}, {len(self.changes)} changes)"
+
+    @property
+    def sheets(self) -> list[str]:
+        """The sheets this ChangeSet touches, in first-seen order."""
+        return list(dict.fromkeys(change.sheet for change in self.changes))
+
+    def counts(self) -> dict[str, int]:
+        """How many cells or rows each kind of change touches: ``{"edit": 12, "append": 3}``."""
+        out: dict[str, int] = {}
+        for change in self.changes:
+            size = len(change.rows) if isinstance(change, AppendRows | DeleteRows | InsertRows) else 1
+            out[change.kind] = out.get(change.kind, 0) + size
+        return out
+
+    def lines(self) -> list[PreviewLine]:
+        """The preview as data: one line per cell or row touched."""
+        out: list[PreviewLine] = []
+        for change in self.changes:
+            out.extend(_preview(change))
+        return out
+
+    def preview(self, *, limit: int | None = 50) -> str:
+        """A readable table of what applying would do (what ``--dry-run`` prints)."""
+        lines = self.lines()
+        if not lines:
+            return "no changes"
+        shown = lines if limit is None else lines[:limit]
+        widths = [
+            min(40, max(len(h), *(len(_clip(getattr(line, a))) for line in shown)))
+            for h, a in zip(_HEADINGS, _ATTRS, strict=True)
+        ]
+        rows = [_HEADINGS, *([_clip(getattr(line, a)) for a in _ATTRS] for line in shown)]
+        text = "\n".join("  ".join(v.ljust(w)[:w] for v, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+        if limit is not None and len(lines) > limit:
+            text += f"\n… and {len(lines) - limit} more"
+        summary = ", ".join(f"{n} {kind}" for kind, n in self.counts().items())
+        return f"{text}\n({summary})"
+
+    # -- checking ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise InvalidChange if the changes contradict each other."""
+        deleted: dict[str, set[int]] = {}
+        replaced: set[str] = set()
+        seen_cells: set[tuple[str, int, str, str]] = set()
+        for change in self.changes:
+            if isinstance(change, DeleteRows):
+                rows = deleted.setdefault(change.sheet, set())
+                if rows & set(change.rows):
+                    raise InvalidChange(f"{change.sheet}: a row is deleted twice in one ChangeSet")
+                if len(change.values) != len(change.rows):
+                    raise InvalidChange(f"{change.sheet}: DeleteRows needs the values seen in each row")
+                rows.update(change.rows)
+            elif isinstance(change, ReplaceSheet | DeleteSheet):
+                replaced.add(change.sheet)
+            elif isinstance(change, InsertRows) and list(change.rows) != sorted(set(change.rows)):
+                raise InvalidChange(f"{change.sheet}: inserted rows must be distinct and ascending")
+        for change in self.changes:
+            if isinstance(change, CELL_CHANGES):
+                key = (change.sheet, change.row, change.column, change.kind)
+                if key in seen_cells:
+                    raise InvalidChange(
+                        f"{change.sheet}!{change.cell}: two {change.kind} changes to one cell in one ChangeSet"
+                    )
+                seen_cells.add(key)
+                if change.row in deleted.get(change.sheet, set()):
+                    raise InvalidChange(
+                        f"{change.sheet}!{change.cell}: the row is deleted by the same ChangeSet, so it cannot be edited"
+                    )
+                if change.row < 1:
+                    raise InvalidChange(f"{change.sheet}: row {change.row} does not exist")
+            if change.sheet in replaced and not isinstance(change, ReplaceSheet | DeleteSheet):
+                raise InvalidChange(f"{change.sheet}: a replaced sheet cannot also have cell or row changes")
+
+    # -- undo -------------------------------------------------------------------------------
+
+    def invert(self) -> ChangeSet:
+        """The ChangeSet that undoes this one, once applied (``resolved``)."""
+        if not self.resolved:
+            raise InvalidChange("only an applied ChangeSet can be inverted (its earlier values are not known yet)")
+        inverse: list[Change] = []
+        for sheet in self.sheets:
+            inverse.extend(_invert_sheet(sheet, [c for c in self.changes if c.sheet == sheet]))
+        return ChangeSet(f"undo: {self.description}", inverse)
+
+    # -- serialising ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (dates tagged so they come back as dates)."""
+        return {
+            "description": self.description,
+            "resolved": self.resolved,
+            "changes": [{"kind": c.kind, **_encode(asdict(c))} for c in self.changes],
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The ChangeSet as JSON; ``ChangeSet.from_json`` reads it back."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChangeSet:
+        """Rebuild a ChangeSet from ``to_dict`` output."""
+        changes: list[Change] = []
+        for item in data.get("changes", []):
+            kind_cls = _KINDS.get(item.get("kind", ""))
+            if kind_cls is None:
+                raise InvalidChange(f"unknown change kind {item.get('kind')!r}")
+            names = {f.name for f in fields(kind_cls)}
+            values = {k: _decode(v) for k, v in item.items() if k in names}
+            changes.append(kind_cls(**values))
+        return cls(data.get("description", ""), changes, resolved=bool(data.get("resolved", False)))
+
+    @classmethod
+    def from_json(cls, text: str) -> ChangeSet:
+        """Parse ``to_json`` output."""
+        return cls.from_dict(json.loads(text))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+_HEADINGS = ["sheet", "where", "action", "before", "after"]
+_ATTRS = ["sheet", "where", "action", "before", "after"]
+
+
+def _letters(column: str) -> str:
+    column_index(column)  # raises ValueError for anything but column letters
+    return column.upper()
+
+
+def _color(color: str | None) -> str | None:
+    if color is None:
+        return None
+    text = color.lstrip("#").upper()
+    if len(text) == 8:
+        text = text[2:]
+    if len(text) != 6 or any(c not in "0123456789ABCDEF" for c in text):
+        raise InvalidChange(f"{color!r} is not an RGB colour like 'FFF2CC'")
+    return text
+
+
+def _clip(text: str, width: int = 40) -> str:
+    text = text.replace("\n", "⏎")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _row_text(values: Mapping[str, CellValue]) -> str:
+    ordered = sorted(values.items(), key=lambda item: column_index(item[0]))
+    return ", ".join(to_text(v) for _, v in ordered if to_text(v) != "")
+
+
+def _preview(change: Change) -> list[PreviewLine]:
+    sheet = change.sheet
+    if isinstance(change, CellEdit):
+        where = change.cell + (f" ({change.field})" if change.field else "")
+        return [PreviewLine(sheet, where, "edit", change.old, to_text(change.new))]
+    if isinstance(change, SetNote):
+        return [PreviewLine(sheet, change.cell, "note", change.old or "", change.text or "(removed)")]
+    if isinstance(change, SetFill):
+        return [PreviewLine(sheet, change.cell, "fill", change.old or "", change.color or "(cleared)")]
+    if isinstance(change, SetNumberFormat):
+        return [PreviewLine(sheet, change.cell, "format", change.old or "", change.format)]
+    if isinstance(change, SetDropdown):
+        after = ", ".join(change.choices) if change.choices is not None else (change.source or "(removed)")
+        return [PreviewLine(sheet, change.ref, "dropdown", "", after)]
+    if isinstance(change, AppendRows):
+        start = change.first_row
+        return [
+            PreviewLine(sheet, f"row {start + i}" if start else "new row", "append", "", _row_text(row))
+            for i, row in enumerate(change.rows)
+        ]
+    if isinstance(change, DeleteRows):
+        return [
+            PreviewLine(sheet, f"row {row}", "delete", _row_text(values), "")
+            for row, values in zip(change.rows, change.values, strict=True)
+        ]
+    if isinstance(change, InsertRows):
+        return [
+            PreviewLine(sheet, f"row {row}", "insert", "", _row_text(values))
+            for row, values in zip(change.rows, change.values, strict=True)
+        ]
+    if isinstance(change, ReplaceSheet):
+        before = "(new sheet)" if change.old is None else f"{len(change.old)} rows"
+        return [PreviewLine(sheet, "whole sheet", "replace", before, f"{len(change.rows)} rows")]
+    return [PreviewLine(sheet, "whole sheet", "delete sheet", f"{len(change.old or ())} rows", "")]
+
+
+def _invert_sheet(sheet: str, changes: list[Change]) -> list[Change]:
+    """Undo one sheet's changes: rows first (restoring the numbering), then cells."""
+    deleted = sorted(r for c in changes if isinstance(c, DeleteRows) for r in c.rows)
+    inserted = sorted(r for c in changes if isinstance(c, InsertRows) for r in c.rows)
+
+    def final_row(row: int) -> int:
+        # where a surviving row (numbered as read) ended up after deletions and insertions
+        shifted = row - sum(1 for d in deleted if d < row)
+        for position in inserted:
+            if position <= shifted:
+                shifted += 1
+        return shifted
+
+    out: list[Change] = []
+    added_rows: dict[int, Mapping[str, str]] = {}
+    for change in changes:
+        if isinstance(change, InsertRows):
+            for row, values in zip(change.rows, change.values, strict=True):
+                added_rows[row] = {k: to_text(v) for k, v in values.items()}
+        elif isinstance(change, AppendRows):
+            if change.first_row is None:
+                raise InvalidChange(f"{sheet}: appended rows were never given row numbers")
+            for i, values in enumerate(change.rows):
+                added_rows[change.first_row + i] = {k: to_text(v) for k, v in values.items()}
+    if added_rows:
+        ordered = sorted(added_rows)
+        out.append(DeleteRows(sheet, tuple(ordered), tuple(added_rows[r] for r in ordered)))
+    restored = sorted(
+        (row, values, c.attributes[i] if c.attributes else {})
+        for c in changes
+        if isinstance(c, DeleteRows)
+        for i, (row, values) in enumerate(zip(c.rows, c.values, strict=True))
+    )
+    if restored:
+        rows, values, attributes = zip(*restored, strict=True)
+        out.append(InsertRows(sheet, tuple(rows), tuple(dict(v) for v in values), tuple(attributes)))
+
+    for change in changes:
+        if isinstance(change, CellEdit):
+            out.append(
+                CellEdit(sheet, final_row(change.row), change.column, to_text(change.new), change.old, change.field)
+            )
+        elif isinstance(change, SetNote):
+            out.append(SetNote(sheet, final_row(change.row), change.column, change.old, change.text))
+        elif isinstance(change, SetFill):
+            out.append(SetFill(sheet, final_row(change.row), change.column, change.old, change.color))
+        elif isinstance(change, SetNumberFormat):
+            out.append(
+                SetNumberFormat(sheet, final_row(change.row), change.column, change.old or "General", change.format)
+            )
+        elif isinstance(change, SetDropdown):
+            choices, source = change.old if change.old is not None else (None, None)
+            out.append(SetDropdown(sheet, change.ref, choices, source, (change.choices, change.source)))
+        elif isinstance(change, ReplaceSheet):
+            if change.old is None:
+                out.append(DeleteSheet(sheet, tuple(tuple(to_text(v) for v in row) for row in change.rows)))
+            else:
+                out.append(
+                    ReplaceSheet(sheet, change.old, old=tuple(tuple(to_text(v) for v in r) for r in change.rows))
+                )
+        elif isinstance(change, DeleteSheet):
+            out.append(ReplaceSheet(sheet, change.old or ()))
+    return out
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Mapping):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$datetime"}:
+            return dt.datetime.fromisoformat(value["$datetime"])
+        if set(value) == {"$date"}:
+            return dt.date.fromisoformat(value["$date"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    return value
+
+
+__all__ = [
+    "AppendRows",
+    "CellEdit",
+    "CellValue",
+    "Change",
+    "ChangeSet",
+    "DeleteRows",
+    "DeleteSheet",
+    "InsertRows",
+    "PreviewLine",
+    "ReplaceSheet",
+    "RowValues",
+    "SetDropdown",
+    "SetFill",
+    "SetNote",
+    "SetNumberFormat",
+]

@@ -1,0 +1,229 @@
+"""The Workbook facade: index into sheets as Tables, apply ChangeSets safely, undo runs."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from sheetcrm.errors import CellConflict, InputError, UndoRefused, WorkbookLocked, WorkbookUnreadable
+from sheetcrm.sync.backend import Backend
+from sheetcrm.sync.changeset import ChangeSet
+from sheetcrm.sync.runlog import RunLog, RunRecord, new_run_id
+from sheetcrm.sync.table import Table, build_table
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What ``Workbook.apply`` did (or, for a dry run, would do)."""
+
+    changes: ChangeSet
+    dry_run: bool
+    run_id: str | None = None
+    backup: Path | None = None
+    written_to: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.run_id is not None
+
+    def preview(self, *, limit: int | None = 50) -> str:
+        return self.changes.preview(limit=limit)
+
+
+class Workbook:
+    """A workbook opened through a backend.
+
+    >>> workbook = sheetcrm.open_workbook("crm.xlsx")
+    >>> customers = workbook["Customers"]          # a Table of text
+    >>> changes = ChangeSet("fix a phone")
+    >>> changes.edit("Customers", 14, "E", old="138 0013 8000", new="+8613800138000")
+    >>> workbook.apply(changes, dry_run=True).preview()
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        header_rows: Mapping[str, int] | None = None,
+        lock_timeout: float = 0.0,
+    ) -> None:
+        self.backend = backend
+        self.header_rows = dict(header_rows or {})
+        self.lock_timeout = lock_timeout
+        self._tables: dict[str, Table] = {}
+
+    def __repr__(self) -> str:
+        return f"Workbook({self.source!r})"
+
+    @property
+    def source(self) -> str:
+        """The path or URL of the workbook."""
+        return self.backend.source
+
+    @property
+    def sheet_names(self) -> list[str]:
+        """Sheet names, in workbook order."""
+        return self.backend.sheet_names()
+
+    def __contains__(self, sheet: object) -> bool:
+        return sheet in self.sheet_names
+
+    def __getitem__(self, sheet: str) -> Table:
+        return self.read(sheet)[sheet]
+
+    def read(self, *sheets: str) -> dict[str, Table]:
+        """Read several sheets in one batch (cached until the next apply)."""
+        missing = [s for s in sheets if s not in self._tables]
+        if missing:
+            raw = self.backend.read_sheets(missing)
+            for name in missing:
+                self._tables[name] = build_table(raw[name], header_row=self.header_rows.get(name), source=self.source)
+        return {name: self._tables[name] for name in sheets}
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @property
+    def run_log(self) -> RunLog | None:
+        """The log of applied runs, for backends that keep state."""
+        state = self.backend.state_dir
+        return RunLog(state) if state is not None else None
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the per-workbook writer lock (another sheetcrm writer waits or fails cleanly)."""
+        state = self.backend.state_dir
+        if state is None:
+            yield
+            return
+        state.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(state / f"{_lock_name(self.source)}.lock"), timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise WorkbookLocked(
+                f"{self.source}: another sheetcrm run is writing this workbook",
+                hint="wait for it to finish, or raise safety.lock_timeout to wait for it",
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def apply(
+        self,
+        changes: ChangeSet,
+        *,
+        dry_run: bool = False,
+        command: str = "",
+        out: str | Path | None = None,
+        _undoes: str | None = None,
+    ) -> ApplyResult:
+        """Apply a ChangeSet as one unit: backed up, atomic, logged for undo.
+
+        ``dry_run`` only checks and returns the preview. ``out`` writes the result to a
+        new file and leaves this one untouched. Raises a ``WriteRefused`` error, with the
+        workbook unchanged, when it is open elsewhere, changed since read, or would lose
+        content.
+        """
+        changes.check()
+        if dry_run or not changes:
+            return ApplyResult(changes, dry_run=dry_run)
+        target = Path(out) if out is not None else None
+        with self.lock():
+            outcome = self.backend.apply(changes, out=target)
+            self._tables.clear()
+            run_id = new_run_id()
+            log = self.run_log
+            if log is not None and target is None:
+                log.append(
+                    RunRecord(
+                        run_id=run_id,
+                        time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        command=command,
+                        source=self.source,
+                        sheets=outcome.changes.sheets,
+                        counts=outcome.changes.counts(),
+                        changes=outcome.changes.to_dict(),
+                        backup=str(outcome.backup) if outcome.backup else None,
+                        undoes=_undoes,
+                    )
+                )
+        return ApplyResult(outcome.changes, False, run_id, outcome.backup, outcome.written_to or self.source)
+
+    # -- history and undo -------------------------------------------------------------------
+
+    def history(self) -> list[RunRecord]:
+        """Applied runs, oldest first."""
+        log = self.run_log
+        return log.records() if log is not None else []
+
+    def undo(self, run_id: str, *, dry_run: bool = False) -> ApplyResult:
+        """Restore exactly what run ``run_id`` changed.
+
+        Refuses (``UndoRefused``, naming the cells) where those cells were edited since.
+        """
+        log = self.run_log
+        if log is None:
+            raise InputError(f"{self.source}: this workbook keeps no run log, so there is nothing to undo")
+        record = log.get(run_id)
+        undone_by = log.undone_by(record.run_id)
+        if undone_by:
+            raise UndoRefused(f"run {record.run_id} was already undone by run {undone_by}")
+        if record.source != self.source:
+            raise UndoRefused(f"run {record.run_id} changed {record.source}, not {self.source}")
+        inverse = record.changeset.invert()
+        try:
+            return self.apply(inverse, dry_run=dry_run, command=f"undo {record.run_id}", _undoes=record.run_id)
+        except CellConflict as conflict:
+            raise UndoRefused(
+                f"{self.source}: cannot undo run {record.run_id}: {len(conflict.cells)} cell(s) it wrote were "
+                f"edited since: {', '.join(conflict.cells[:10])}",
+                hint="put those cells back as the run left them, or fix them by hand",
+            ) from None
+
+
+def _lock_name(source: str) -> str:
+    return Path(source).name or "workbook"
+
+
+def open_workbook(
+    source: str | Path,
+    *,
+    header_rows: Mapping[str, int] | None = None,
+    backups: int = 10,
+    lock_timeout: float = 0.0,
+) -> Workbook:
+    """Open a workbook: a path to ``.xlsx``/``.xlsm``/``.csv`` (Google Sheets in a later release).
+
+    >>> workbook = open_workbook("crm.xlsx")
+    >>> workbook.sheet_names
+    ['Customers', 'Orders', 'Interactions', 'Opportunities']
+    """
+    from sheetcrm.sync.csvbackend import CsvBackend
+    from sheetcrm.sync.xlsx import XlsxBackend
+
+    text = str(source)
+    if text.startswith(("gsheets://", "https://docs.google.com/spreadsheets/")):
+        raise InputError(
+            f"{text}: Google Sheets is not supported yet",
+            hint="export the sheet as .xlsx (File > Download) and open that file",
+        )
+    path = Path(source)
+    suffix = path.suffix.lower()
+    backend: Backend
+    if suffix in (".xlsx", ".xlsm"):
+        backend = XlsxBackend(path, backups=backups)
+    elif suffix == ".csv":
+        backend = CsvBackend(path, backups=backups)
+    elif suffix in (".xls", ".ods", ".numbers"):
+        raise WorkbookUnreadable(
+            path, f"{suffix} files are not supported", hint="open it in a spreadsheet program and save it as .xlsx"
+        )
+    else:
+        raise WorkbookUnreadable(path, f"unknown file type {suffix or '(none)'!r}", hint="use an .xlsx, .xlsm or .csv file")
+    return Workbook(backend, header_rows=header_rows, lock_timeout=lock_timeout)
