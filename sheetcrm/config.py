@@ -1,0 +1,895 @@
+"""``sheetcrm.toml``: where the workbook is, how its tables are laid out, and the settings of each job.
+
+The file is TOML, read with :mod:`tomllib` and checked against the pydantic models below.
+Every problem is a :class:`~sheetcrm.errors.ConfigError` naming the file and the dotted key::
+
+    sheetcrm.toml: tables.customers.header_rw: unknown key
+      hint: did you mean 'header_row'? valid keys in [tables.customers]: sheet, header_row, id_column
+
+Secrets (the SMTP password, a Google key) are never written in the file. A secret setting
+is a reference, ``{ env = "SMTP_PASSWORD" }`` or ``{ file = "secrets/smtp.txt" }``, that
+:func:`resolve_secret` reads when the secret is used; the model, its repr, every rendering
+and every error message only ever hold the reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import json
+import math
+import os
+import re
+import textwrap
+import tomllib
+import types
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+from sheetcrm.errors import ConfigError
+from sheetcrm.sync.safewrite import replace_atomically
+
+__all__ = [
+    "CONFIG_FILENAME",
+    "STANDARD_TABLES",
+    "Config",
+    "GoogleConfig",
+    "SafetyConfig",
+    "SecretRef",
+    "SmtpConfig",
+    "TableConfig",
+    "config_reference_markdown",
+    "default_config",
+    "load_config",
+    "render_config",
+    "resolve_secret",
+    "write_config",
+]
+
+CONFIG_FILENAME = "sheetcrm.toml"
+
+# The four tables every CRM has: name -> (default sheet, default id column).
+STANDARD_TABLES: dict[str, tuple[str, str]] = {
+    "customers": ("Customers", "customer_id"),
+    "orders": ("Orders", "order_id"),
+    "interactions": ("Interactions", "interaction_id"),
+    "opportunities": ("Opportunities", "opportunity_id"),
+}
+CUSTOM_TABLE_ID_COLUMN = "id"
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_TAG_PREFIX = "<"  # union tags in error locations ("<ref>", "<path>") are not keys
+
+_LITERAL_REFUSAL = (
+    'a secret cannot be written into the config file: write { env = "NAME" } instead (or { file = "path" })'
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    """The folder relative paths are relative to: the config file's, else the working directory."""
+    context = info.context if isinstance(info.context, dict) else {}
+    base = context.get("base")
+    return Path(base) if base is not None else Path.cwd()
+
+
+def _resolve_path(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+class SecretRef(_Model):
+    """Where a secret is read from at use time: ``{ env = "NAME" }`` or ``{ file = "path" }``.
+
+    Only the reference is kept; :func:`resolve_secret` reads the value when it is needed.
+    """
+
+    env: str | None = Field(default=None, description="Name of the environment variable holding the secret.")
+    file: Path | None = Field(
+        default=None,
+        description="File holding the secret (relative to the config file's folder); trailing newlines are dropped.",
+    )
+    _key: str = PrivateAttr(default="secret")
+    _source: str | None = PrivateAttr(default=None)
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise PydanticCustomError(
+                "env_name", "not an environment variable name (letters, digits and _, not starting with a digit)"
+            )
+        return value
+
+    @field_validator("file")
+    @classmethod
+    def _check_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve_path(value, _base_dir(info))
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise PydanticCustomError(
+                "secret_ref", 'give exactly one of env or file: { env = "NAME" } or { file = "path" }'
+            )
+        return self
+
+    @model_serializer
+    def _dump(self) -> dict[str, str | Path]:
+        if self.env is not None:
+            return {"env": self.env}
+        assert self.file is not None  # _exactly_one guarantees it
+        return {"file": self.file}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SecretRef):
+            return NotImplemented
+        return (self.env, self.file) == (other.env, other.file)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return f'{{ env = "{self.env}" }}' if self.env is not None else f'{{ file = "{self.file}" }}'
+
+
+def _refuse_literal_secret(value: Any) -> Any:
+    if value is None or isinstance(value, dict | SecretRef):
+        return value
+    raise PydanticCustomError("literal_secret", _LITERAL_REFUSAL)
+
+
+def _credentials_kind(value: Any) -> str:
+    return "<ref>" if isinstance(value, dict | SecretRef) else "<path>"
+
+
+Credentials = Annotated[
+    Annotated[Path, Tag("<path>")] | Annotated[SecretRef, Tag("<ref>")],
+    Discriminator(_credentials_kind),
+]
+
+
+class TableConfig(_Model):
+    """Where one CRM table lives in the workbook."""
+
+    sheet: str = Field(
+        min_length=1,
+        description="Name of the sheet (tab) holding the table.",
+        examples=["Customers"],
+    )
+    header_row: int | None = Field(
+        default=None,
+        ge=1,
+        description="Row number of the header row; not set means the first non-empty row.",
+        examples=[1],
+    )
+    id_column: str = Field(
+        min_length=1,
+        description="Header of the column holding each row's unique id.",
+        examples=["customer_id"],
+    )
+
+
+class SafetyConfig(_Model):
+    """How sheetcrm protects the workbook when it writes."""
+
+    backups: int = Field(
+        default=10,
+        ge=0,
+        description="Rotated backups kept in .sheetcrm/backups before each write (0 keeps none).",
+    )
+    lock_timeout: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds to wait for another sheetcrm run that is writing the workbook (0 fails at once).",
+    )
+
+
+class GoogleConfig(_Model):
+    """Access to Google Sheets."""
+
+    credentials: Credentials | None = Field(
+        default=None,
+        description=(
+            "Service-account key: a path to the JSON key file (relative to the config file's folder), "
+            'or { env = "NAME" } naming a variable that holds the path or the key.'
+        ),
+        examples=["service-account.json"],
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="Sheets API endpoint; not set means Google's. Useful for a test double.",
+        examples=["http://localhost:8080"],
+    )
+
+    @field_validator("credentials", mode="before")
+    @classmethod
+    def _no_inline_key(cls, value: Any) -> Any:
+        if isinstance(value, str) and ("{" in value or "PRIVATE KEY" in value):
+            raise PydanticCustomError("literal_secret", _LITERAL_REFUSAL)
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError("empty", "the path is empty")
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _resolve_credentials(cls, value: SecretRef | Path | None, info: ValidationInfo) -> SecretRef | Path | None:
+        return _resolve_path(value, _base_dir(info)) if isinstance(value, Path) else value
+
+
+class SmtpConfig(_Model):
+    """The mail server reminders and reports are sent through."""
+
+    host: str | None = Field(default=None, description="SMTP server host name.", examples=["smtp.example.com"])
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    username: str | None = Field(
+        default=None, description="User name to log in with; not set means no login.", examples=["crm@example.com"]
+    )
+    password: SecretRef | None = Field(
+        default=None,
+        description='Password, as a reference: { env = "NAME" } or { file = "path" }, never the password itself.',
+        examples=[{"env": "SMTP_PASSWORD"}],
+    )
+    sender: str | None = Field(
+        default=None, description="From address of the mails sheetcrm sends.", examples=["CRM <crm@example.com>"]
+    )
+    starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS before logging in.")
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _no_literal_password(cls, value: Any) -> Any:
+        return _refuse_literal_secret(value)
+
+
+def _default_tables() -> dict[str, TableConfig]:
+    return {name: TableConfig(sheet=sheet, id_column=id_column) for name, (sheet, id_column) in STANDARD_TABLES.items()}
+
+
+class Config(_Model):
+    """The whole of ``sheetcrm.toml``, defaults filled in.
+
+    Two configs are equal when their settings are; ``path`` (where it was read from) does not count.
+    """
+
+    path: Path | None = Field(default=None, exclude=True, description="The file this config was loaded from.")
+    workbook: str | None = Field(
+        default=None,
+        description=(
+            "The workbook: a path to an .xlsx file (relative to the config file's folder), "
+            "or a Google Sheet as gsheets://KEY or https://docs.google.com/spreadsheets/d/KEY."
+        ),
+        examples=["crm.xlsx"],
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of dates and times written without one, e.g. Europe/Berlin or Asia/Shanghai.",
+    )
+    tables: dict[str, TableConfig] = Field(
+        default_factory=_default_tables,
+        description=(
+            "Where each table lives. customers, orders, interactions and opportunities always exist; "
+            "another name adds a custom table, which needs an explicit sheet."
+        ),
+    )
+    safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Backups and locking when writing.")
+    google: GoogleConfig = Field(default_factory=GoogleConfig, description="Google Sheets access.")
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig, description="Mail server for reminders and reports.")
+    # The sections below are placeholders: any keys are accepted until the issue named in
+    # each description replaces the dict with a typed model.
+    dedupe: dict[str, Any] = Field(
+        default_factory=dict, description="Duplicate detection rules (placeholder, filled by the dedupe issue)."
+    )
+    stale: dict[str, Any] = Field(
+        default_factory=dict,
+        description="When a customer or deal counts as stale (placeholder, filled by the stale issue).",
+    )
+    reminders: dict[str, Any] = Field(
+        default_factory=dict, description="Follow-up reminders (placeholder, filled by the reminders issue)."
+    )
+    reports: dict[str, Any] = Field(
+        default_factory=dict, description="Reports and their recipients (placeholder, filled by the reports issue)."
+    )
+    jobs: dict[str, Any] = Field(
+        default_factory=dict, description="Scheduled jobs (placeholder, filled by the scheduler issue)."
+    )
+    schema_: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="schema",
+        description="Column types and rules per table (placeholder, filled by the schema issue).",
+    )
+
+    @field_validator("workbook")
+    @classmethod
+    def _resolve_workbook(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or _URL.match(value):
+            return value
+        if not value.strip():
+            raise PydanticCustomError("empty", "the workbook path is empty")
+        return str(_resolve_path(Path(value), _base_dir(info)))
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (KeyError, ValueError, OSError):
+            known = {name.lower(): name for name in zoneinfo.available_timezones()}
+            close = difflib.get_close_matches(value.lower(), list(known), n=1, cutoff=0.6)
+            hint = f"did you mean {known[close[0]]!r}? " if close else ""
+            raise PydanticCustomError(
+                "timezone",
+                "unknown time zone {zone}",
+                {"zone": json.dumps(value), "hint": hint + "use an IANA name such as Europe/Berlin or Asia/Shanghai"},
+            ) from None
+        return value
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _fill_tables(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # pydantic reports the wrong type
+        filled: dict[str, Any] = {}
+        for name, (sheet, id_column) in STANDARD_TABLES.items():
+            given = value.get(name, {})
+            filled[name] = {"sheet": sheet, "id_column": id_column, **given} if isinstance(given, dict) else given
+        for name, given in value.items():
+            if name not in STANDARD_TABLES:
+                filled[name] = {"id_column": CUSTOM_TABLE_ID_COLUMN, **given} if isinstance(given, dict) else given
+        return filled
+
+    @model_validator(mode="after")
+    def _label_secrets(self, info: ValidationInfo) -> Config:
+        """Tell every secret reference its key and file, so resolve_secret can name them."""
+        context = info.context if isinstance(info.context, dict) else {}
+        source = context.get("source")
+        for key, ref in _secret_refs(self):
+            ref._key = key
+            ref._source = source
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _secret_refs(model: BaseModel, prefix: str = "") -> list[tuple[str, SecretRef]]:
+    found: list[tuple[str, SecretRef]] = []
+    for name, field in type(model).model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        value = getattr(model, name)
+        if isinstance(value, SecretRef):
+            found.append((key, value))
+        elif isinstance(value, BaseModel):
+            found.extend(_secret_refs(value, key + "."))
+        elif isinstance(value, dict):
+            for item_key, item in value.items():
+                if isinstance(item, BaseModel):
+                    found.extend(_secret_refs(item, f"{key}.{_toml_key(str(item_key))}."))
+    return found
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path | None = None, *, required: bool = False) -> Config:
+    """Read and check a config file; with no path, ``./sheetcrm.toml`` if it exists, else the defaults.
+
+    A missing file gives the defaults unless ``required`` (pass it when the user named the file)::
+
+        >>> config = load_config("sheetcrm.toml", required=True)
+        >>> config.tables["customers"].sheet
+        'Customers'
+    """
+    if path is None:
+        file = Path(CONFIG_FILENAME)
+        source = CONFIG_FILENAME
+    else:
+        file = Path(path)
+        source = str(path)
+    if not file.exists():
+        if required:
+            where = "in the current folder" if path is None else "there"
+            raise ConfigError(
+                f"{source}: config file not found {where}",
+                hint="run `sheetcrm init` to write one for your workbook, or `sheetcrm demo` to try sheetcrm "
+                "on a sample; or pass --config PATH",
+            )
+        return default_config()
+    try:
+        raw = file.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the config file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{source}: line {line}: the config file is not UTF-8 text", hint="save it as UTF-8"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(source, str(exc)) from None
+    return _validate(data, source=source, base=file.resolve().parent, path=file.resolve())
+
+
+def _syntax_error(source: str, message: str) -> ConfigError:
+    position = _TOML_POSITION.search(message)
+    reason = message[: position.start()] if position else message
+    where = ""
+    if position and position.group(1):
+        where = f"line {position.group(1)}, column {position.group(2)}: "
+    elif position:
+        where = "end of file: "
+    return ConfigError(
+        f"{source}: {where}invalid TOML: {reason}",
+        hint='check the quotes, brackets and "key = value" pairs there; text needs double quotes, '
+        'as in workbook = "crm.xlsx" (https://toml.io)',
+    )
+
+
+def _validate(data: dict[str, Any], *, source: str, base: Path, path: Path | None) -> Config:
+    problems: list[tuple[str, str, str | None]] = []
+    if "path" in data:  # a field of the model, but not a key of the file
+        data = {key: value for key, value in data.items() if key != "path"}
+        problems.append(("path", "unknown key", _unknown_key_hint(("path",))))
+    try:
+        config = Config.model_validate(data, context={"base": base, "source": source})
+    except ValidationError as exc:
+        problems.extend(_describe_error(error) for error in exc.errors(include_url=False))
+    if problems:
+        raise _config_error(source, problems)
+    config.path = path
+    return config
+
+
+def _config_error(source: str, problems: list[tuple[str, str, str | None]]) -> ConfigError:
+    shown = problems[:5]
+    message = f"{source}: " + "; ".join(f"{key}: {problem}" for key, problem, _ in shown)
+    if len(problems) > len(shown):
+        message += f"; and {len(problems) - len(shown)} more"
+    hints = [f"{key}: {hint}" if len(shown) > 1 else hint for key, _, hint in shown if hint]
+    return ConfigError(message, hint="; ".join(hints) or None)
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "dict": "a table",
+    "model": "a table",
+    "model_attributes": "a table",
+    "path": "a path (a string)",
+    "list": "an array",
+}
+
+
+def _describe_error(error: Any) -> tuple[str, str, str | None]:
+    """(dotted key, problem, hint) of one pydantic error, never showing a secret's value."""
+    loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith(_TAG_PREFIX)))
+    key = _dotted(loc) or "(top level)"
+    kind: str = error["type"]
+    context = error.get("ctx") or {}
+    base_kind = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_from_float")
+    if kind == "extra_forbidden":
+        return key, "unknown key", _unknown_key_hint(loc)
+    if kind == "missing":
+        hint = None
+        if len(loc) == 3 and loc[0] == "tables" and loc[2] == "sheet":
+            close = difflib.get_close_matches(str(loc[1]), list(STANDARD_TABLES), n=1, cutoff=0.6)
+            hint = f"did you mean [tables.{close[0]}]? " if close else ""
+            hint += "a custom table needs the name of its sheet: sheet = ..."
+        return key, "missing (this key is required)", hint
+    if kind in ("literal_secret", "secret_ref", "env_name", "timezone", "empty"):
+        hint = context.get("hint")
+        if kind == "literal_secret":
+            env = re.sub(r"[^A-Z0-9_]", "_", "_".join(str(part) for part in loc[-2:]).upper())
+            hint = (
+                f"put the secret in an environment variable (export {env}=...) and write "
+                f'{loc[-1]} = {{ env = "{env}" }}, or in a file kept out of version control and write '
+                f'{loc[-1]} = {{ file = "secrets/{loc[-1]}.txt" }}'
+            )
+        return key, str(error["msg"]), hint
+    got = f", got {_show(error['input'])}"
+    if base_kind in _TYPE_WORDS and kind != base_kind:
+        return key, f"expected {_TYPE_WORDS[base_kind]}{got}", None
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ").removeprefix("Input should be ")
+    if str(error["msg"]).startswith("Input should be "):
+        message = "should be " + message
+    return key, message[:1].lower() + message[1:] + got, None
+
+
+def _show(value: Any) -> str:
+    """A config value as it would be written in TOML, shortened."""
+    if isinstance(value, str):
+        text = json.dumps(value if len(value) <= 40 else value[:37] + "...", ensure_ascii=False)
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, dict):
+        text = "a table"
+    elif isinstance(value, list):
+        text = "an array"
+    elif isinstance(value, dt.date | dt.time):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int) and parts:
+            parts[-1] += f"[{part}]"
+        else:
+            parts.append(_toml_key(str(part)))
+    return ".".join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class _DictOf:
+    value: Any
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model (or dict of models) a field's annotation holds, if any."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin is dict:
+        return _DictOf(_unwrap(get_args(annotation)[1]))
+    if origin is Union or origin is types.UnionType:
+        for arg in get_args(annotation):
+            inner = _unwrap(arg)
+            if inner is not None:
+                return inner
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _keys_of(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    return {field.alias or name: field for name, field in model.model_fields.items() if not field.exclude}
+
+
+def _unknown_key_hint(loc: tuple[Any, ...]) -> str | None:
+    current: Any = Config
+    for part in loc[:-1]:
+        if isinstance(current, _DictOf):
+            current = current.value
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = _keys_of(current).get(str(part))
+        if field is None:
+            return None
+        current = _unwrap(field.annotation)
+    if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        return None
+    valid = list(_keys_of(current))
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+    where = f"in [{_dotted(loc[:-1])}]" if len(loc) > 1 else "at the top level"
+    if current is SecretRef:
+        where = f"in {_dotted(loc[:-1])}"
+    return (f"did you mean {close[0]!r}? " if close else "") + f"valid keys {where}: {', '.join(valid)}"
+
+
+def default_config(workbook: str | None = None) -> Config:
+    """The configuration used when there is no file: every default, and the workbook if given.
+
+    A relative workbook path is made absolute against the working directory::
+
+        >>> default_config("crm.xlsx").tables["orders"].id_column
+        'order_id'
+    """
+    return Config(workbook=workbook)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def resolve_secret(ref: SecretRef) -> str:
+    """Read a secret now, from its environment variable or file.
+
+    Raises ConfigError naming the key (``smtp.password``) and the variable or file, never the value::
+
+        >>> resolve_secret(config.smtp.password)   # with SMTP_PASSWORD set
+        'hunter2'
+    """
+    where = f"{ref._source}: " if ref._source else ""
+    if ref.env is not None:
+        value = os.environ.get(ref.env)
+        if value is None:
+            raise ConfigError(
+                f"{where}{ref._key}: environment variable {ref.env} is not set",
+                hint=f"set it before running sheetcrm (export {ref.env}=...), "
+                'or read the secret from a file: { file = "path" }',
+            )
+        if not value:
+            raise ConfigError(
+                f"{where}{ref._key}: environment variable {ref.env} is empty", hint=f"give {ref.env} the secret"
+            )
+        return value
+    assert ref.file is not None  # a SecretRef holds exactly one of env, file
+    try:
+        value = ref.file.read_text(encoding="utf-8-sig").rstrip("\r\n")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}{ref._key}: the secret file {ref.file} does not exist",
+            hint="create it holding just the secret, or point the config at the right file",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}{ref._key}: the secret file {ref.file} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}{ref._key}: cannot read the secret file {ref.file}: {exc.strerror}") from None
+    if not value:
+        raise ConfigError(f"{where}{ref._key}: the secret file {ref.file} is empty")
+    return value
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_config(config: Config, *, fmt: Literal["toml", "json"] = "toml") -> str:
+    """The effective config, defaults included, as TOML (help lines as comments) or JSON.
+
+    Secrets appear as their references (``{ env = "SMTP_PASSWORD" }``), never their values::
+
+        >>> print(render_config(load_config()))      # what `sheetcrm config show` prints
+    """
+    if fmt == "json":
+        return json.dumps(config.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "toml":
+        return _render_toml(config, relative_to=None)
+    raise ValueError(f"unknown format {fmt!r}: use 'toml' or 'json'")
+
+
+def write_config(path: Path, config: Config) -> None:
+    """Write a commented ``sheetcrm.toml`` that loads back equal to ``config``.
+
+    Paths inside the config file's folder are written relative to it, so the folder can move::
+
+        >>> write_config(Path("sheetcrm.toml"), default_config("crm.xlsx"))
+    """
+    path = Path(path)
+    text = _render_toml(config, relative_to=path.parent.resolve())
+
+    def write(temp: Path) -> None:
+        with temp.open("x", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+
+    replace_atomically(path, write)
+
+
+_HEADER = """\
+# sheetcrm configuration. Every key is optional: a key left out takes its default.
+# Reference: docs/config.md. Check what sheetcrm uses with `sheetcrm config show`.
+# Secrets are never written here: write { env = "NAME" } or { file = "path" } instead.
+"""
+
+
+def _render_toml(config: Config, *, relative_to: Path | None) -> str:
+    lines: list[str] = _HEADER.splitlines()
+    sections: list[tuple[str, FieldInfo, Any]] = []
+    lines.append("")
+    for key, field in _keys_of(Config).items():
+        value = getattr(config, _attribute(Config, key))
+        if isinstance(value, BaseModel | dict):
+            sections.append((key, field, value))
+        else:
+            _emit_key(lines, key, field, value, relative_to)
+    for key, field, value in sections:
+        lines.append("")
+        _comment(lines, field.description)
+        if isinstance(value, BaseModel):
+            _emit_model(lines, [key], value, relative_to)
+        elif key == "tables":
+            for position, (name, table) in enumerate(value.items()):
+                if position:
+                    lines.append("")
+                _emit_model(lines, [key, name], table, relative_to)
+        else:
+            _emit_table(lines, [key], value)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _attribute(model: type[BaseModel], key: str) -> str:
+    for name, field in model.model_fields.items():
+        if (field.alias or name) == key:
+            return name
+    raise KeyError(key)
+
+
+def _comment(lines: list[str], text: str | None) -> None:
+    if text:
+        lines.extend(textwrap.wrap(text, width=100, initial_indent="# ", subsequent_indent="# "))
+
+
+def _emit_model(lines: list[str], header: list[str], model: BaseModel, relative_to: Path | None) -> None:
+    lines.append(f"[{'.'.join(_toml_key(part) for part in header)}]")
+    for key, field in _keys_of(type(model)).items():
+        _emit_key(lines, key, field, getattr(model, _attribute(type(model), key)), relative_to)
+
+
+def _emit_key(lines: list[str], key: str, field: FieldInfo, value: Any, relative_to: Path | None) -> None:
+    _comment(lines, field.description)
+    if value is None:
+        example = field.examples[0] if field.examples else None
+        lines.append(f"# {_toml_key(key)} = {_toml_value(example)}" if example is not None else f"# {key} =")
+    else:
+        lines.append(f"{_toml_key(key)} = {_toml_value(_plain(value, relative_to))}")
+
+
+def _emit_table(lines: list[str], header: list[str], table: dict[str, Any]) -> None:
+    lines.append(f"[{'.'.join(_toml_key(part) for part in header)}]")
+    nested = {key: value for key, value in table.items() if isinstance(value, dict)}
+    for key, value in table.items():
+        if key not in nested:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in nested.items():
+        _emit_table(lines, [*header, key], value)
+
+
+def _plain(value: Any, relative_to: Path | None) -> Any:
+    """A model value as plain TOML data, paths relative to ``relative_to`` when inside it."""
+    if isinstance(value, SecretRef):
+        return {key: _plain(item, relative_to) for key, item in value.model_dump().items()}
+    if isinstance(value, Path):
+        return _relative(value, relative_to)
+    if isinstance(value, str) and relative_to is not None and not _URL.match(value) and Path(value).is_absolute():
+        return _relative(Path(value), relative_to)
+    return value
+
+
+def _relative(path: Path, relative_to: Path | None) -> str:
+    if relative_to is not None and path.is_relative_to(relative_to):
+        return path.relative_to(relative_to).as_posix()
+    return str(path)
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    out = ['"']
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\r":
+            out.append("\\r")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, Path):
+        return _toml_string(str(value))
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+# --------------------------------------------------------------------------- reference docs
+
+
+def _type_name(annotation: Any) -> str:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _type_name(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return " or ".join(_type_name(arg) for arg in get_args(annotation) if arg is not type(None))
+    if origin is dict:
+        return "table"
+    if annotation is SecretRef:
+        return "secret reference"
+    words: dict[Any, str] = {int: "integer", float: "number", bool: "boolean", str: "string", Path: "path"}
+    return words.get(annotation) or str(getattr(annotation, "__name__", annotation))
+
+
+def _default_text(field: FieldInfo, required: str = "required") -> str:
+    if field.default_factory is not None:
+        value: Any = field.default_factory()  # type: ignore[call-arg]
+        return "`{}`" if value == {} else "see below"
+    if field.is_required():
+        return required
+    if field.default is None:
+        return "not set"
+    return f"`{_toml_value(field.default)}`"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _reference_row(key: str, field: FieldInfo, required: str = "required") -> str:
+    default = _default_text(field, required)
+    return f"| `{key}` | {_type_name(field.annotation)} | {default} | {_cell(field.description or '')} |"
+
+
+def _reference_rows(model: type[BaseModel], required: str = "required") -> list[str]:
+    return [_reference_row(key, field, required) for key, field in _keys_of(model).items()]
+
+
+def config_reference_markdown() -> str:
+    """The reference of every key, default and help line, as Markdown (docs/config.md embeds it)."""
+    head = ["| Key | Type | Default | Description |", "|---|---|---|---|"]
+    out: list[str] = ["### Top level", "", *head]
+    sections: list[tuple[str, FieldInfo]] = []
+    for key, field in _keys_of(Config).items():
+        if _unwrap(field.annotation) is not None or get_origin(field.annotation) is dict:
+            sections.append((key, field))
+        else:
+            out.append(_reference_row(key, field))
+    for key, field in sections:
+        out += ["", f"### `[{key}]`" if key != "tables" else "### `[tables.<name>]`", ""]
+        out.append(_cell(field.description or ""))
+        inner = _unwrap(field.annotation)
+        if isinstance(inner, _DictOf) and inner.value is not None:
+            out += ["", *head, *_reference_rows(inner.value, "see below")]
+            out += ["", "| Table | `sheet` default | `id_column` default |", "|---|---|---|"]
+            out += [f"| `{name}` | `{sheet}` | `{column}` |" for name, (sheet, column) in STANDARD_TABLES.items()]
+            out.append(f"| any other name | required | `{CUSTOM_TABLE_ID_COLUMN}` |")
+        elif isinstance(inner, type):
+            out += ["", *head, *_reference_rows(inner)]
+        else:
+            out += ["", "Any keys are accepted for now; default `{}`."]
+    out += ["", "### Secret references", "", *head, *_reference_rows(SecretRef)]
+    return "\n".join(out) + "\n"
