@@ -438,6 +438,8 @@ def _color(color: str | None) -> str | None:
 
 
 def _clip(text: str, width: int = 40) -> str:
+    if text != text.strip() or "  " in text:
+        text = f'"{text}"'  # make stray whitespace visible: it may be all that changed
     text = text.replace("\n", "⏎")
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -510,15 +512,24 @@ def _invert_sheet(sheet: str, changes: list[Change]) -> list[Change]:
     if added_rows:
         ordered = sorted(added_rows)
         out.append(DeleteRows(sheet, tuple(ordered), tuple(added_rows[r] for r in ordered)))
-    restored = sorted(
-        (row, values, c.attributes[i] if c.attributes else {})
-        for c in changes
-        if isinstance(c, DeleteRows)
-        for i, (row, values) in enumerate(zip(c.rows, c.values, strict=True))
+    restored: list[tuple[int, Mapping[str, str], CellAttributes]] = sorted(
+        (
+            (number, seen, change.attributes[i] if change.attributes else {})
+            for change in changes
+            if isinstance(change, DeleteRows)
+            for i, (number, seen) in enumerate(zip(change.rows, change.values, strict=True))
+        ),
+        key=lambda item: item[0],
     )
     if restored:
-        rows, values, attributes = zip(*restored, strict=True)
-        out.append(InsertRows(sheet, tuple(rows), tuple(dict(v) for v in values), tuple(attributes)))
+        out.append(
+            InsertRows(
+                sheet,
+                tuple(item[0] for item in restored),
+                tuple(dict(item[1]) for item in restored),
+                tuple(item[2] for item in restored),
+            )
+        )
 
     for change in changes:
         if isinstance(change, CellEdit):

@@ -176,13 +176,19 @@ class GridBook:
         if isinstance(change, SetNote | SetFill | SetNumberFormat):
             store = {SetNote: sheet.notes, SetFill: sheet.fills, SetNumberFormat: sheet.formats}[type(change)]
             position = (change.row, column_index(change.column))
-            old = store.get(position)
-            new = change.text if isinstance(change, SetNote) else change.color if isinstance(change, SetFill) else change.format
+            before = store.get(position)
+            new = (
+                change.text
+                if isinstance(change, SetNote)
+                else change.color
+                if isinstance(change, SetFill)
+                else change.format
+            )
             if new is None or (isinstance(change, SetNumberFormat) and new == "General"):
                 store.pop(position, None)
             else:
                 store[position] = new
-            return replace(change, old=old)
+            return replace(change, old=before)
         if isinstance(change, SetDropdown):
             old_dropdown = sheet.dropdowns.get(change.ref)
             if change.choices is None and change.source is None:

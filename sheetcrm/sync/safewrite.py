@@ -135,7 +135,7 @@ def replace_atomically(
             before_replace()
         if target.exists():
             shutil.copymode(target, temp)
-        os.replace(temp, target)
+        temp.replace(target)  # os.replace: atomic on POSIX and Windows
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

@@ -225,5 +225,7 @@ def open_workbook(
             path, f"{suffix} files are not supported", hint="open it in a spreadsheet program and save it as .xlsx"
         )
     else:
-        raise WorkbookUnreadable(path, f"unknown file type {suffix or '(none)'!r}", hint="use an .xlsx, .xlsm or .csv file")
+        raise WorkbookUnreadable(
+            path, f"unknown file type {suffix or '(none)'!r}", hint="use an .xlsx, .xlsm or .csv file"
+        )
     return Workbook(backend, header_rows=header_rows, lock_timeout=lock_timeout)

@@ -1,0 +1,140 @@
+"""Benchmark: read a customers sheet into a Table, and apply a 1%-of-cells edit, against
+plain pandas + openpyxl, side by side in one run.
+
+    python bench/read_write.py                      # 10k and 100k rows
+    python bench/read_write.py --rows 1000000       # the 1M-row sheet (the baseline takes minutes)
+
+Each case runs in a fresh child process, so that its peak memory (max RSS) is its own.
+The baseline is what a script without sheetcrm does: ``pandas.read_excel(engine="openpyxl",
+dtype=str)`` to read, and ``openpyxl.load_workbook`` / edit / ``save`` to write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+EDITED_COLUMN = "notes"
+
+
+def edited_rows(rows: int) -> range:
+    """Rows to edit: 1% of the cells of a 14-column sheet is 14% of the rows in one column."""
+    cells = max(1, rows * 14 // 100)
+    step = max(1, rows // cells)
+    return range(2, rows + 2, step)
+
+
+def case_sheetcrm_read(path: Path) -> dict[str, object]:
+    import sheetcrm
+
+    table = sheetcrm.open_workbook(path)["Customers"]
+    return {"rows": len(table)}
+
+
+def case_baseline_read(path: Path) -> dict[str, object]:
+    import pandas as pd
+
+    frame = pd.read_excel(path, sheet_name="Customers", engine="openpyxl", dtype=str, keep_default_na=False)
+    return {"rows": len(frame)}
+
+
+def case_sheetcrm_write(path: Path) -> dict[str, object]:
+    import sheetcrm
+
+    workbook = sheetcrm.sync.workbook.open_workbook(path, backups=1)
+    table = workbook["Customers"]
+    letter = table.letter(EDITED_COLUMN)
+    changes = sheetcrm.ChangeSet("bench")
+    rows = edited_rows(len(table))
+    for row in rows:
+        changes.edit("Customers", row, letter, old=table.value(row, EDITED_COLUMN), new=f"edited {row}")
+    workbook.apply(changes)
+    return {"cells": len(rows)}
+
+
+def case_baseline_write(path: Path) -> dict[str, object]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    sheet = book["Customers"]
+    header = [cell.value for cell in sheet[1]]
+    column = header.index(EDITED_COLUMN) + 1
+    rows = edited_rows(sheet.max_row - 1)
+    for row in rows:
+        sheet.cell(row, column).value = f"edited {row}"
+    book.save(path)
+    return {"cells": len(rows)}
+
+
+CASES = {
+    "sheetcrm-read": case_sheetcrm_read,
+    "baseline-read": case_baseline_read,
+    "sheetcrm-write": case_sheetcrm_write,
+    "baseline-write": case_baseline_write,
+}
+
+
+def run_child(case: str, path: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", case, str(path)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return {"seconds": float("nan"), "peak_mb": float("nan"), "error": done.stderr.strip().splitlines()[-1:]}  # type: ignore[dict-item]
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def child(case: str, path: Path) -> None:
+    started = time.perf_counter()
+    extra = CASES[case](path)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **extra}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--cache", type=Path, default=HERE / ".cache")
+    parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return
+
+    from generate import ensure_workbook
+
+    print(f"{'rows':>9}  {'task':<22} {'sheetcrm':>16} {'pandas+openpyxl':>18} {'time ratio':>11} {'memory ratio':>13}")
+    for rows in args.rows:
+        source = ensure_workbook("customers", rows, args.cache)
+        for task in ("read", "write"):
+            results = {}
+            for who in ("sheetcrm", "baseline"):
+                work = args.cache / "work" / f"{who}-{task}-{rows}.xlsx"
+                if work.parent.exists():
+                    shutil.rmtree(work.parent / ".sheetcrm", ignore_errors=True)
+                work.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, work)
+                results[who] = run_child(f"{who}-{task}", work)
+            ours, base = results["sheetcrm"], results["baseline"]
+            label = "read into a Table" if task == "read" else "edit 1% of cells, save"
+            print(
+                f"{rows:>9}  {label:<22} {ours['seconds']:>7.2f} s {ours['peak_mb']:>5.0f} MB"
+                f" {base['seconds']:>9.2f} s {base['peak_mb']:>5.0f} MB"
+                f" {base['seconds'] / ours['seconds']:>10.1f}x {base['peak_mb'] / ours['peak_mb']:>12.1f}x",
+                flush=True,
+            )
+    print("ratios are baseline / sheetcrm: above 1 means sheetcrm is faster or leaner")
+
+
+if __name__ == "__main__":
+    main()

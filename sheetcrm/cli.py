@@ -1,0 +1,273 @@
+"""The ``sheetcrm`` command: parse arguments, call one library function, render the result.
+
+Exit codes: 0 ok, 1 findings, 2 usage / config / unreadable input, 3 refused to write,
+70 an internal error (a bug: please report it with the output of ``-v``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sheetcrm import __version__
+from sheetcrm.errors import SheetcrmError
+
+log = logging.getLogger("sheetcrm")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_REFUSED, EXIT_INTERNAL = 0, 1, 2, 3, 70
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    """What every command gets from the global options."""
+
+    config_path: Path | None
+    verbose: int
+    quiet: bool
+
+    def config(self, *, required: bool = False) -> Any:
+        from sheetcrm.config import load_config
+
+        return load_config(self.config_path, required=required or self.config_path is not None)
+
+    def open(self, workbook: str | None) -> Any:
+        from sheetcrm.api import open_workbook
+
+        return open_workbook(workbook, config=self.config())
+
+    def say(self, text: str = "") -> None:
+        if not self.quiet:
+            click.echo(text)
+
+
+def dry_run_option(function: F) -> F:
+    return click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")(function)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    def decorate(function: F) -> F:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(choices)),
+            default=choices[0],
+            show_default=True,
+            help="Output format.",
+        )(function)
+
+    return decorate
+
+
+workbook_argument = click.argument("workbook", required=False, metavar="[WORKBOOK]")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="sheetcrm")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file [default: ./sheetcrm.toml if present].",
+)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool) -> None:
+    """sheetcrm keeps your spreadsheet the system of record of a well-run CRM.
+
+    WORKBOOK, where a command takes one, defaults to the `workbook` set in sheetcrm.toml.
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = Context(config_path, verbose, quiet)
+
+
+# -- init and demo ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--tables",
+    default="customers,orders,interactions,opportunities",
+    show_default=True,
+    help="Comma-separated CRM tables to create.",
+)
+@click.pass_obj
+def init(obj: Context, path: Path, tables: str) -> None:
+    """Create a new CRM workbook with a sheet per table."""
+    from sheetcrm.create import create_workbook
+
+    created = create_workbook(path, tables=[t.strip() for t in tables.split(",") if t.strip()])
+    obj.say(f"created {created}")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("sheetcrm-demo"),
+    show_default=True,
+    help="Folder for the sample workbook and its sheetcrm.toml.",
+)
+@click.option("--customers", default=3000, show_default=True, help="How many sample customers.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (the sample is deterministic).")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date the sample is built around.")
+@click.pass_obj
+def demo(obj: Context, out: Path, customers: int, seed: int, today: Any) -> None:
+    """Write a sample CRM workbook, run every job on it, and say where to look."""
+    from sheetcrm.demo import run_demo
+
+    result = run_demo(out, customers=customers, seed=seed, today=today.date() if today else None)
+    obj.say(result.render())
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@workbook_argument
+@click.option("--sheet", "sheets", multiple=True, help="Only this sheet (repeatable) [default: all].")
+@dry_run_option
+@format_option("table", "json")
+@click.pass_obj
+def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: bool, fmt: str) -> None:
+    """Trim stray spaces around and inside text cells."""
+    from sheetcrm.jobs.tidy import tidy as run_tidy
+
+    result = run_tidy(obj.open(workbook), sheets or None, dry_run=dry_run)
+    render_apply(obj, result, fmt)
+
+
+# -- history and undo ------------------------------------------------------------------------
+
+
+@cli.command()
+@workbook_argument
+@click.option("--limit", default=20, show_default=True, help="Show the last N runs.")
+@format_option("table", "json")
+@click.pass_obj
+def history(obj: Context, workbook: str | None, limit: int, fmt: str) -> None:
+    """List the runs applied to the workbook, newest last."""
+    records = obj.open(workbook).history()[-limit:]
+    if fmt == "json":
+        click.echo(json.dumps([r.summary() for r in records], ensure_ascii=False, indent=2))
+        return
+    if not records:
+        obj.say("no runs yet")
+        return
+    undone = {r.undoes for r in records if r.undoes}
+    for record in records:
+        counts = ", ".join(f"{n} {kind}" for kind, n in record.counts.items())
+        mark = "  (undone)" if record.run_id in undone else ""
+        obj.say(
+            f"{record.run_id}  {record.time}  {record.command or '-':<14} {', '.join(record.sheets)}: {counts}{mark}"
+        )
+
+
+@cli.command()
+@click.argument("run_id")
+@workbook_argument
+@dry_run_option
+@format_option("table", "json")
+@click.pass_obj
+def undo(obj: Context, run_id: str, workbook: str | None, dry_run: bool, fmt: str) -> None:
+    """Restore exactly what run RUN_ID changed (refuses where those cells were edited since)."""
+    result = obj.open(workbook).undo(run_id, dry_run=dry_run)
+    render_apply(obj, result, fmt)
+
+
+# -- config ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("show")
+@format_option("toml", "json")
+@click.pass_obj
+def config_show(obj: Context, fmt: str) -> None:
+    """Print the effective config, defaults included (secrets as references)."""
+    from sheetcrm.config import render_config
+
+    click.echo(render_config(obj.config(), fmt=fmt))  # type: ignore[arg-type]
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def render_apply(obj: Context, result: Any, fmt: str) -> None:
+    """Print an ApplyResult: the preview, and the run id to undo it with."""
+    if fmt == "json":
+        payload = {
+            "dry_run": result.dry_run,
+            "run_id": result.run_id,
+            "backup": str(result.backup) if result.backup else None,
+            "counts": result.changes.counts(),
+            "changes": [line.__dict__ for line in result.changes.lines()],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    obj.say(result.preview())
+    if result.dry_run:
+        obj.say("dry run: nothing was written")
+    elif result.run_id:
+        obj.say(f"applied as run {result.run_id}; undo with: sheetcrm undo {result.run_id}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every error into one clear line and an exit code."""
+    try:
+        outcome = cli.main(args=list(argv) if argv is not None else None, prog_name="sheetcrm", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        return EXIT_INPUT
+    except SheetcrmError as error:
+        click.echo(f"error: {error}", err=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as error:  # a bug: one line by default, the traceback with -v
+        if "-v" in sys.argv or "--verbose" in sys.argv or (argv and ("-v" in argv or "--verbose" in argv)):
+            traceback.print_exc()
+        click.echo(
+            f"internal error: {type(error).__name__}: {error} (run with -v for details; please report it)", err=True
+        )
+        return EXIT_INTERNAL
+    return outcome if isinstance(outcome, int) else EXIT_OK
+
+
+def reference_markdown() -> str:
+    """The CLI reference (docs/cli.md), generated from the commands' own help."""
+    parts = ["# Command-line reference", "", "Generated from `sheetcrm --help`; a test keeps it current.", ""]
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        with click.Context(command, info_name=" ".join(path), terminal_width=100) as ctx:
+            parts.extend([f"## `{' '.join(path)}`", "", "```text", command.get_help(ctx).rstrip(), "```", ""])
+        if isinstance(command, click.Group):
+            for name in command.list_commands(click.Context(command)):
+                sub = command.get_command(click.Context(command), name)
+                if sub is not None:
+                    walk(sub, [*path, name])
+
+    walk(cli, ["sheetcrm"])
+    return "\n".join(parts)

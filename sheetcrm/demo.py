@@ -1,0 +1,87 @@
+"""``sheetcrm demo``: a sample CRM workbook, every job that exists run on it, and where to look."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sheetcrm.api import open_workbook
+from sheetcrm.config import default_config, load_config, write_config
+from sheetcrm.errors import InputError
+from sheetcrm.jobs.tidy import tidy
+from sheetcrm.sample import write_sample_workbook
+from sheetcrm.schema.tables import CRM_TABLES
+
+WORKBOOK_NAME = "crm.xlsx"
+CONFIG_NAME = "sheetcrm.toml"
+MARKER = ".sheetcrm-demo"
+
+
+@dataclass
+class DemoResult:
+    """What the demo did, as lines a person reads."""
+
+    folder: Path
+    workbook: Path
+    config: Path
+    lines: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        return "\n".join(self.lines)
+
+
+def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today: dt.date | None = None) -> DemoResult:
+    """Write the sample workbook and its config into ``folder``, then run the jobs on it.
+
+    A folder the demo did not make itself is refused if it already holds a workbook.
+    """
+    target = Path(folder)
+    workbook_path = target / WORKBOOK_NAME
+    config_path = target / CONFIG_NAME
+    if (workbook_path.exists() or config_path.exists()) and not (target / MARKER).exists():
+        raise InputError(
+            f"{target} already holds {WORKBOOK_NAME} or {CONFIG_NAME} that the demo did not write",
+            hint="choose another folder with --out",
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    (target / MARKER).write_text("written by sheetcrm demo; safe to delete with this folder\n", encoding="utf-8")
+    for leftover in (workbook_path, target / ".sheetcrm" / "runs.jsonl"):
+        leftover.unlink(missing_ok=True)
+
+    started = time.perf_counter()
+    sample = write_sample_workbook(workbook_path, customers=customers, seed=seed, today=today)
+    write_config(config_path, default_config(workbook=str(workbook_path.resolve())))
+    config = load_config(config_path, required=True)
+    result = DemoResult(target, workbook_path, config_path)
+    say = result.lines.append
+    say(
+        f"wrote {workbook_path} ({', '.join(f'{n} {s}' for s, n in sample.rows.items())}) in {time.perf_counter() - started:.1f} s"
+    )
+    say(f"wrote {config_path}")
+
+    workbook = open_workbook(config=config)
+    started = time.perf_counter()
+    tables = workbook.read(*(config.tables[key].sheet for key in CRM_TABLES))
+    say(f"read {len(tables)} sheets as text in {time.perf_counter() - started:.2f} s:")
+    for name, table in tables.items():
+        say(f"  {name:<14} {len(table):>6} rows, {len(table.columns):>2} columns")
+    planted = {kind: len(refs) for kind, refs in sample.planted.items() if refs}
+    say("planted problems for the jobs to find: " + ", ".join(f"{n} {kind}" for kind, n in planted.items()))
+
+    say("")
+    say("job tidy: trim stray spaces in text cells")
+    run = tidy(workbook)
+    say("  " + run.preview(limit=8).replace("\n", "\n  "))
+    if run.run_id:
+        say(f"  applied as run {run.run_id} (backup in {run.backup.parent if run.backup else '-'})")
+
+    say("")
+    say("where to look:")
+    say(f"  open {workbook_path} in Excel or LibreOffice")
+    say(f"  sheetcrm -c {config_path} history          the runs applied, newest last")
+    if run.run_id:
+        say(f"  sheetcrm -c {config_path} undo {run.run_id}   put back exactly what tidy changed")
+    say(f"  sheetcrm -c {config_path} config show      the effective configuration")
+    return result

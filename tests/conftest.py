@@ -1,0 +1,63 @@
+"""Shared helpers: real workbooks in temporary folders, and the CLI run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_xlsx(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> Path:
+    """Write a plain workbook with openpyxl (text cells stay text, even '=...')."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                cell = sheet.cell(r, c, value)
+                if isinstance(value, str) and value.startswith("="):
+                    cell.data_type = "s"
+    book.save(path)
+    return path
+
+
+CUSTOMERS = [
+    ["customer_id", "name", "phone", "email", "tier"],
+    ["C-000001", "Zhang Wei", "138 0013 8000", "zhang.wei@example.cn", "VIP"],
+    ["C-000002", "Jane Smith", "(415) 555-0134", "jane@example.com", "Key"],
+    ["C-000003", "王芳", "+86 139 0000 1111", "wangfang@example.cn", "Standard"],
+    ["C-000004", "Bob Lee", "415.555.0199", "bob@example.com", "Standard"],
+]
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Path:
+    """A small CRM workbook on disk."""
+    return write_xlsx(
+        tmp_path / "crm.xlsx", {"Customers": CUSTOMERS, "Orders": [["order_id", "customer_id"], ["O-1", "C-000001"]]}
+    )
+
+
+def run_cli(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m sheetcrm ARGS`` in a child process, as a user would."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "COLUMNS": "120", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "sheetcrm", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

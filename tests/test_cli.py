@@ -1,0 +1,123 @@
+"""The CLI run as a user runs it: a child process, real files, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from conftest import CUSTOMERS, ROOT, run_cli, write_xlsx
+
+import sheetcrm
+from sheetcrm.cli import cli, reference_markdown
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    done = run_cli("--version", cwd=tmp_path)
+    assert done.returncode == 0 and sheetcrm.__version__ in done.stdout
+    done = run_cli("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    for command in ("init", "demo", "tidy", "history", "undo", "config"):
+        assert command in done.stdout
+
+
+def test_every_command_has_help_and_is_in_the_docs() -> None:
+    def commands(group: click.Group, path: str) -> list[tuple[str, click.Command]]:
+        found = []
+        for name, command in group.commands.items():
+            found.append((f"{path} {name}", command))
+            if isinstance(command, click.Group):
+                found.extend(commands(command, f"{path} {name}"))
+        return found
+
+    for name, command in commands(cli, "sheetcrm"):
+        assert command.help, f"{name} has no help text"
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == reference_markdown(), (
+        "docs/cli.md is out of date: python -c 'import sheetcrm.cli as c; print(c.reference_markdown(), end="
+        ")' > docs/cli.md"
+    )
+
+
+def test_init_creates_and_never_overwrites(tmp_path: Path) -> None:
+    done = run_cli("init", "crm.xlsx", "--tables", "customers,orders", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    workbook = sheetcrm.open_workbook(tmp_path / "crm.xlsx")
+    assert workbook.sheet_names == ["Customers", "Orders"]
+    assert workbook["Customers"].columns[:3] == ["customer_id", "name", "company"]
+    again = run_cli("init", "crm.xlsx", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_tidy_dry_run_apply_history_undo(tmp_path: Path) -> None:
+    rows = [list(row) for row in CUSTOMERS]
+    rows[1][1] = "  Zhang   Wei "
+    path = write_xlsx(tmp_path / "crm.xlsx", {"Customers": rows})
+    before = path.read_bytes()
+
+    preview = run_cli("tidy", "crm.xlsx", "--dry-run", cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    assert "B2 (name)" in preview.stdout and "Zhang Wei" in preview.stdout and "dry run" in preview.stdout
+    assert path.read_bytes() == before
+
+    applied = run_cli("tidy", "crm.xlsx", "--format", "json", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    payload = json.loads(applied.stdout)
+    assert payload["counts"] == {"edit": 1} and payload["run_id"]
+    assert sheetcrm.open_workbook(path)["Customers"].value(2, "name") == "Zhang Wei"
+
+    history = run_cli("history", "crm.xlsx", cwd=tmp_path)
+    assert payload["run_id"] in history.stdout and "tidy" in history.stdout
+    # the history shows ids and counts, never cell values
+    assert "Zhang" not in history.stdout
+
+    undone = run_cli("undo", payload["run_id"], "crm.xlsx", cwd=tmp_path)
+    assert undone.returncode == 0, undone.stderr
+    assert sheetcrm.open_workbook(path)["Customers"].value(2, "name") == "  Zhang   Wei "
+    twice = run_cli("undo", payload["run_id"], "crm.xlsx", cwd=tmp_path)
+    assert twice.returncode == 3 and "already undone" in twice.stderr
+
+
+def test_refusals_exit_3_without_a_traceback(tmp_path: Path) -> None:
+    rows = [list(row) for row in CUSTOMERS]
+    rows[1][1] = " padded "
+    write_xlsx(tmp_path / "crm.xlsx", {"Customers": rows})
+    (tmp_path / "~$crm.xlsx").write_text("")
+    done = run_cli("tidy", "crm.xlsx", cwd=tmp_path)
+    assert done.returncode == 3
+    assert done.stderr.startswith("error: ") and "open in a spreadsheet program" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_input_exits_2_with_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "export.xlsx").write_text("name,phone\nZhang,138\n", encoding="utf-8")
+    done = run_cli("tidy", "export.xlsx", cwd=tmp_path)
+    assert done.returncode == 2 and "export.xlsx" in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n[safety]\nbackup = 3\n', encoding="utf-8")
+    done = run_cli("config", "show", cwd=tmp_path)
+    assert done.returncode == 2 and "safety.backup" in done.stderr and "sheetcrm.toml" in done.stderr
+    done = run_cli("-c", "missing.toml", "history", cwd=tmp_path)
+    assert done.returncode == 2 and "missing.toml" in done.stderr
+    done = run_cli("history", cwd=tmp_path / "..")
+    assert done.returncode == 2 and "no workbook" in done.stderr
+
+
+def test_config_show_prints_defaults(tmp_path: Path) -> None:
+    (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n', encoding="utf-8")
+    done = run_cli("config", "show", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["safety"]["backups"] == 10
+    assert shown["tables"]["customers"]["sheet"] == "Customers"
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    done = run_cli("demo", "--out", "demo", "--customers", "300", "--today", "2026-11-22", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "where to look" in done.stdout
+    workbook = sheetcrm.open_workbook(config=tmp_path / "demo" / "sheetcrm.toml")
+    assert workbook.sheet_names[:4] == ["Customers", "Orders", "Interactions", "Opportunities"]
+    assert len(workbook["Customers"]) >= 300
+    assert [r.command for r in workbook.history()] == ["tidy"]
+    # a second demo run in the same folder starts afresh
+    again = run_cli("demo", "--out", "demo", "--customers", "300", "--today", "2026-11-22", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr

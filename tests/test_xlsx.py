@@ -1,0 +1,322 @@
+"""The xlsx backend on real files: reading as text, safe writes, refusals, undo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import CUSTOMERS, write_xlsx
+
+import sheetcrm
+from sheetcrm import ChangeSet
+from sheetcrm.errors import (
+    CellConflict,
+    ContentWouldBeLost,
+    SheetNotFound,
+    UndoRefused,
+    WorkbookChanged,
+    WorkbookLocked,
+)
+
+TRICKY = [
+    "00123",
+    "NA",
+    "null",
+    "None",
+    "+8613800138000",
+    "2024-02-29",
+    "=1+1",
+    '=HYPERLINK("http://evil")',
+    "@SUM(A1)",
+    "客户名称 Ünïcødé",
+    "🎉👍🏽 emoji",
+    "line one\nline two",
+    "  spaced  ",
+    "x" * 32_767,
+]
+
+
+def test_reading_keeps_values_as_typed(tmp_path: Path) -> None:
+    path = tmp_path / "typed.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "S"
+    sheet.append(["text", "float", "int", "bool", "date", "datetime", "big", "formula"])
+    sheet.append(
+        [
+            "00123",
+            274.65999999999997,
+            12,
+            True,
+            dt.date(2024, 2, 29),
+            dt.datetime(2024, 1, 2, 3, 4, 5),
+            13800138000,
+            None,
+        ]
+    )
+    sheet["H2"] = "=C2*2"
+    sheet.append(["NA", 0.1 + 0.2, -5.0, False, None, None, 1e20, None])
+    book.save(path)
+
+    table = sheetcrm.open_workbook(path)["S"]
+    assert table.frame.loc[2].tolist() == [
+        "00123",
+        "274.66",
+        "12",
+        "TRUE",
+        "2024-02-29",
+        "2024-01-02T03:04:05",
+        "13800138000",
+        "",
+    ]
+    assert table.frame.loc[3].tolist() == ["NA", "0.3", "-5", "FALSE", "", "", "1E+20", ""]
+    assert table.is_formula(2, "formula") and not table.is_formula(2, "text")
+    assert table.address(2, "date") == "S!E2"
+
+
+def test_header_row_is_found_below_a_title(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "t.xlsx", {"S": [[], ["Customer list"], [], ["id", "name"], ["1", "a"]]})
+    table = sheetcrm.open_workbook(path)["S"]
+    # the first non-empty row is the title; a configured header row picks the real one
+    assert table.header_row == 2
+    workbook = sheetcrm.sync.workbook.open_workbook(path, header_rows={"S": 4})
+    assert workbook["S"].columns == ["id", "name"] and workbook["S"].rows == [5]
+
+
+def test_missing_sheet_names_the_sheets(crm: Path) -> None:
+    with pytest.raises(SheetNotFound, match="'Customers', 'Orders'"):
+        sheetcrm.open_workbook(crm)["Clients"]
+
+
+def test_tricky_values_round_trip_as_literals(crm: Path) -> None:
+    workbook = sheetcrm.open_workbook(crm)
+    table = workbook["Customers"]
+    changes = ChangeSet("tricky")
+    for i, value in enumerate(TRICKY[:4]):
+        changes.edit("Customers", 2 + i, "B", old=table.value(2 + i, "name"), new=value)
+    changes.append("Customers", [{"A": f"T-{i}", "B": value} for i, value in enumerate(TRICKY)])
+    changes.append("Customers", [{"A": "date", "B": dt.date(2024, 2, 29), "C": 274.66, "D": 12, "E": True}])
+    result = workbook.apply(changes)
+    assert result.run_id
+
+    again = sheetcrm.open_workbook(crm)["Customers"]
+    assert [again.value(2 + i, "name") for i in range(4)] == TRICKY[:4]
+    first = result.changes.changes[-2].first_row  # type: ignore[union-attr]
+    assert [again.value(first + i, "name") for i in range(len(TRICKY))] == TRICKY
+    assert again.frame.loc[first + len(TRICKY)].tolist() == ["date", "2024-02-29", "274.66", "12", "TRUE"]
+    assert not again.formulas
+    with zipfile.ZipFile(crm) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+    check = openpyxl.load_workbook(crm)
+    assert all(cell.data_type != "f" for row in check["Customers"].iter_rows() for cell in row)
+
+
+def test_apply_takes_a_rotated_backup_and_logs_the_run(crm: Path) -> None:
+    workbook = sheetcrm.sync.workbook.open_workbook(crm, backups=3)
+    for i in range(5):
+        changes = ChangeSet(f"edit {i}")
+        changes.edit("Customers", 2, "E", old=workbook["Customers"].value(2, "tier"), new=f"tier {i}")
+        result = workbook.apply(changes, command="test")
+        assert result.backup is not None and result.backup.exists()
+    backups = sorted((crm.parent / ".sheetcrm" / "backups").iterdir())
+    assert len(backups) == 3
+    assert sheetcrm.open_workbook(backups[-1])["Customers"].value(2, "tier") == "tier 3"
+    history = workbook.history()
+    assert [r.command for r in history] == ["test"] * 5
+    assert history[-1].counts == {"edit": 1}
+    assert (crm.parent / ".sheetcrm" / "runs.jsonl").stat().st_mode & 0o077 == 0
+
+
+def test_dry_run_writes_nothing(crm: Path) -> None:
+    before = crm.read_bytes()
+    workbook = sheetcrm.open_workbook(crm)
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="Wei Zhang")
+    result = workbook.apply(changes, dry_run=True)
+    assert result.dry_run and not result.applied and "Wei Zhang" in result.preview()
+    assert crm.read_bytes() == before
+    assert workbook.history() == []
+
+
+@pytest.mark.parametrize("lock_name", ["~$crm.xlsx", ".~lock.crm.xlsx#"])
+def test_refuses_while_open_in_a_spreadsheet_program(crm: Path, lock_name: str) -> None:
+    (crm.parent / lock_name).write_text("someone")
+    before = crm.read_bytes()
+    workbook = sheetcrm.open_workbook(crm)
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="x")
+    with pytest.raises(WorkbookLocked, match="open in a spreadsheet program") as raised:
+        workbook.apply(changes)
+    assert raised.value.exit_code == 3
+    assert crm.read_bytes() == before
+
+
+def test_refuses_when_the_file_changed_since_read(crm: Path) -> None:
+    workbook = sheetcrm.open_workbook(crm)
+    table = workbook["Customers"]
+    # someone else saves the workbook meanwhile
+    other = sheetcrm.open_workbook(crm)
+    edit = ChangeSet()
+    edit.edit("Customers", 3, "B", old="Jane Smith", new="Jane Doe")
+    other.apply(edit)
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old=table.value(2, "name"), new="x")
+    with pytest.raises(WorkbookChanged, match="changed on disk"):
+        workbook.apply(changes)
+
+
+def test_refuses_cells_edited_since_read(crm: Path) -> None:
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="ok")
+    changes.edit("Customers", 3, "B", old="not what is there", new="lost update")
+    before = crm.read_bytes()
+    with pytest.raises(CellConflict) as raised:
+        sheetcrm.open_workbook(crm).apply(changes)
+    assert raised.value.cells == ["Customers!B3"]
+    assert crm.read_bytes() == before
+
+
+def with_cached_formula(path: Path) -> Path:
+    """A workbook whose B2 holds =A2*2 with its cached result 2, as Excel saves it."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "S"
+    sheet.append(["a", "b"])
+    sheet.append([1, "=A2*2"])
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    sheet_xml = parts["xl/worksheets/sheet1.xml"]
+    assert b"<f>A2*2</f><v />" in sheet_xml
+    parts["xl/worksheets/sheet1.xml"] = sheet_xml.replace(b"<f>A2*2</f><v />", b"<f>A2*2</f><v>2</v>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_refuses_to_lose_content_but_writes_to_a_new_file(tmp_path: Path) -> None:
+    path = with_cached_formula(tmp_path / "formulas.xlsx")
+    assert sheetcrm.open_workbook(path)["S"].value(2, "b") == "2"
+    before = path.read_bytes()
+    changes = ChangeSet()
+    changes.edit("S", 2, "A", old="1", new=5)
+    with pytest.raises(ContentWouldBeLost, match="formula") as raised:
+        sheetcrm.open_workbook(path).apply(changes)
+    assert "--out" in str(raised.value)
+    assert path.read_bytes() == before
+    out = tmp_path / "copy.xlsx"
+    result = sheetcrm.open_workbook(path).apply(changes, out=out)
+    assert result.written_to == str(out) and result.run_id
+    assert sheetcrm.open_workbook(out)["S"].value(2, "a") == "5"
+    assert path.read_bytes() == before
+
+
+def test_formula_cells_are_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "f.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["a", "b"])
+    sheet.append([1, "=A2*2"])
+    book.save(path)
+    changes = ChangeSet()
+    changes.edit("Sheet", 2, "B", old="", new="typed over")
+    with pytest.raises(CellConflict, match="B2"):
+        sheetcrm.open_workbook(path).apply(changes, out=tmp_path / "out.xlsx")
+
+
+def test_notes_fills_formats_dropdowns_and_report_sheets(crm: Path) -> None:
+    workbook = sheetcrm.open_workbook(crm)
+    changes = ChangeSet("annotate")
+    changes.note("Customers", 3, "C", "phone looks wrong")
+    changes.fill("Customers", 3, "C", "FFF2CC")
+    changes.number_format("Customers", 3, "C", "@")
+    changes.dropdown("Customers", "E2:E1000", choices=["VIP", "Key", "Standard"])
+    changes.replace_sheet(
+        "_report", [["tier", "customers"], ["VIP", 1], ["Key", 1]], freeze="A2", column_widths={"A": 18}
+    )
+    workbook.apply(changes)
+    book = openpyxl.load_workbook(crm)
+    cell = book["Customers"]["C3"]
+    assert cell.comment is not None and cell.comment.text == "phone looks wrong"
+    assert cell.fill.fgColor.rgb.endswith("FFF2CC")
+    assert cell.number_format == "@"
+    validations = book["Customers"].data_validations.dataValidation
+    assert [(str(v.sqref), v.formula1) for v in validations] == [("E2:E1000", '"VIP,Key,Standard"')]
+    assert book.sheetnames == ["Customers", "Orders", "_report"]
+    assert book["_report"].freeze_panes == "A2"
+    assert sheetcrm.open_workbook(crm)["_report"].frame.to_dict("list") == {
+        "tier": ["VIP", "Key"],
+        "customers": ["1", "1"],
+    }
+
+
+def test_undo_restores_exactly(crm: Path) -> None:
+    before = {name: sheetcrm.open_workbook(crm)[name].frame.copy() for name in ("Customers", "Orders")}
+    workbook = sheetcrm.open_workbook(crm)
+    table = workbook["Customers"]
+    changes = ChangeSet("mixed")
+    changes.edit("Customers", 2, "C", old=table.value(2, "phone"), new="+8613800138000")
+    changes.note("Customers", 4, "B", "check name")
+    changes.fill("Customers", 4, "B", "FFC7CE")
+    changes.delete("Customers", {3: {table.letter(c): table.value(3, c) for c in table.columns}})
+    changes.append("Customers", [{"A": "C-000005", "B": "New Person"}])
+    changes.replace_sheet("_issues", [["cell", "message"], ["Customers!C2", "bad phone"]])
+    run = workbook.apply(changes, command="test")
+    assert sheetcrm.open_workbook(crm)["Customers"].value(2, "phone") == "+8613800138000"
+
+    undone = sheetcrm.open_workbook(crm).undo(run.run_id or "")
+    assert undone.applied
+    after = sheetcrm.open_workbook(crm)
+    for name, frame in before.items():
+        assert after[name].frame.equals(frame)
+    assert after.sheet_names == ["Customers", "Orders"]
+    book = openpyxl.load_workbook(crm)
+    assert book["Customers"]["B4"].comment is None
+    assert book["Customers"]["B4"].fill.fill_type is None
+    with pytest.raises(UndoRefused, match="already undone"):
+        sheetcrm.open_workbook(crm).undo(run.run_id or "")
+
+
+def test_undo_refuses_where_cells_were_edited_since(crm: Path) -> None:
+    workbook = sheetcrm.open_workbook(crm)
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "C", old="138 0013 8000", new="+8613800138000")
+    changes.edit("Customers", 3, "C", old="(415) 555-0134", new="+14155550134")
+    run = workbook.apply(changes)
+    later = ChangeSet()
+    later.edit("Customers", 3, "C", old="+14155550134", new="a person's fix")
+    sheetcrm.open_workbook(crm).apply(later)
+    before = crm.read_bytes()
+    with pytest.raises(UndoRefused, match="Customers!C3") as raised:
+        sheetcrm.open_workbook(crm).undo(run.run_id or "")
+    assert raised.value.exit_code == 3
+    assert crm.read_bytes() == before
+
+
+def test_stale_temp_files_are_swept(crm: Path) -> None:
+    leftover = crm.parent / ".crm.sheetcrm-tmp-deadbeef.xlsx"
+    leftover.write_bytes(b"half a workbook")
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="x")
+    sheetcrm.open_workbook(crm).apply(changes)
+    assert not leftover.exists()
+    assert sorted(p.name for p in crm.parent.iterdir()) == [".sheetcrm", "crm.xlsx"]
+
+
+def test_row_deletion_refused_where_openpyxl_would_misplace_ranges(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "m.xlsx", {"S": CUSTOMERS})
+    book = openpyxl.load_workbook(path)
+    book["S"].merge_cells("A5:B5")
+    book.save(path)
+    table = sheetcrm.open_workbook(path)["S"]
+    changes = ChangeSet()
+    changes.delete("S", {3: {"A": table.value(3, "customer_id")}})
+    with pytest.raises(sheetcrm.WriteRefused, match="merged cells A5:B5"):
+        sheetcrm.open_workbook(path).apply(changes)
