@@ -6,11 +6,12 @@ Exit codes: 0 ok, 1 findings, 2 usage / config / unreadable input, 3 refused to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,17 @@ class Context:
     def say(self, text: str = "") -> None:
         if not self.quiet:
             click.echo(text)
+
+    @contextlib.contextmanager
+    def working(self, what: str) -> Iterator[None]:
+        """A spinner on stderr while long work runs; nothing when stderr is not a terminal."""
+        if self.quiet or not sys.stderr.isatty():
+            yield
+            return
+        from rich.console import Console
+
+        with Console(stderr=True).status(what):
+            yield
 
 
 def dry_run_option(function: F) -> F:
@@ -129,7 +141,8 @@ def demo(obj: Context, out: Path, customers: int, seed: int, today: Any) -> None
     """Write a sample CRM workbook, run every job on it, and say where to look."""
     from sheetcrm.demo import run_demo
 
-    result = run_demo(out, customers=customers, seed=seed, today=today.date() if today else None)
+    with obj.working(f"writing the sample workbook into {out} and running the jobs…"):
+        result = run_demo(out, customers=customers, seed=seed, today=today.date() if today else None)
     obj.say(result.render())
 
 
@@ -146,7 +159,8 @@ def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: boo
     """Trim stray spaces around and inside text cells."""
     from sheetcrm.jobs.tidy import tidy as run_tidy
 
-    result = run_tidy(obj.open(workbook), sheets or None, dry_run=dry_run)
+    with obj.working("tidying…"):
+        result = run_tidy(obj.open(workbook), sheets or None, dry_run=dry_run)
     render_apply(obj, result, fmt)
 
 
@@ -184,7 +198,8 @@ def history(obj: Context, workbook: str | None, limit: int, fmt: str) -> None:
 @click.pass_obj
 def undo(obj: Context, run_id: str, workbook: str | None, dry_run: bool, fmt: str) -> None:
     """Restore exactly what run RUN_ID changed (refuses where those cells were edited since)."""
-    result = obj.open(workbook).undo(run_id, dry_run=dry_run)
+    with obj.working(f"undoing run {run_id}…"):
+        result = obj.open(workbook).undo(run_id, dry_run=dry_run)
     render_apply(obj, result, fmt)
 
 

@@ -75,13 +75,26 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
     run = tidy(workbook)
     say("  " + run.preview(limit=8).replace("\n", "\n  "))
     if run.run_id:
-        say(f"  applied as run {run.run_id} (backup in {run.backup.parent if run.backup else '-'})")
+        say(
+            f"  applied as run {run.run_id}; the workbook as it was is in {_shown(run.backup.parent) if run.backup else '-'}"
+        )
 
     say("")
     say("where to look:")
     say(f"  open {workbook_path} in Excel or LibreOffice")
-    say(f"  sheetcrm -c {config_path} history          the runs applied, newest last")
+    commands = [(f"sheetcrm -c {config_path} history", "the runs applied, newest last")]
     if run.run_id:
-        say(f"  sheetcrm -c {config_path} undo {run.run_id}   put back exactly what tidy changed")
-    say(f"  sheetcrm -c {config_path} config show      the effective configuration")
+        commands.append((f"sheetcrm -c {config_path} undo {run.run_id}", "put back exactly what tidy changed"))
+    commands.append((f"sheetcrm -c {config_path} config show", "the effective configuration"))
+    width = max(len(command) for command, _ in commands)
+    for command, what in commands:
+        say(f"  {command.ljust(width)}  {what}")
     return result
+
+
+def _shown(path: Path) -> Path:
+    """A path relative to the current folder where it is inside it (shorter to read)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path

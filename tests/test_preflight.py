@@ -287,9 +287,18 @@ BAD_FILES: list[tuple[str, Callable[[Path], Path], str]] = [
         "Strict Open XML",
     ),
     (
-        "xlsb content type",
+        "wrong workbook content type",
         _edit("[Content_Types].xml", "spreadsheetml.sheet.main+xml", "spreadsheetml.BOGUS"),
         "does not declare xl/workbook.xml as an Excel workbook",
+    ),
+    (
+        "xlsb renamed",
+        _edit(
+            "[Content_Types].xml",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+            "application/vnd.ms-excel.sheet.binary.macroEnabled.main",
+        ),
+        "(.xlsb)",
     ),
     ("word document", _edit("_rels/.rels", 'Target="xl/workbook.xml"', 'Target="word/document.xml"'), "Word document"),
     ("dimension bomb", _edit(SHEET1, 'ref="A1:B6"', 'ref="A1:XFD1048576"'), "absurdly large or sparse"),
@@ -352,7 +361,7 @@ def test_inspect_reads_only_the_head_of_each_sheet(tmp_path: Path) -> None:
         info = archive.getinfo(SHEET1)
     data = bytearray(path.read_bytes())
     at = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 1_000_000
-    data[at : at + 4] = b"9999"  # still well-formed XML: only the CRC can tell
+    data[at : at + 4] = b"9999"  # nothing but the CRC tells
     path.write_bytes(bytes(data))
 
     assert inspect_xlsx(path).sheet("Sales").dimension == "A1:C4"
@@ -478,6 +487,16 @@ def test_namespace_prefixed_sheet(tmp_path: Path) -> None:
     inventory = inspect_xlsx(path)
     assert inventory.sheet("Sales").dimension == "A1:B2"
     assert formula_cells(path, SHEET1) == {"B1", "A2", "B2"}
+
+
+def test_sheet_binding_two_prefixes_to_the_main_namespace(tmp_path: Path) -> None:
+    mixed = (
+        f'<?xml version="1.0"?><worksheet xmlns="{MAIN}" xmlns:x="{MAIN}"><dimension ref="A1:B1"/><sheetData>'
+        '<row r="1"><c r="A1"><f>1</f><v>1</v></c><x:c r="B1"><x:f>2</x:f><x:v>2</x:v></x:c></row>'
+        "</sheetData></worksheet>"
+    )
+    path = variant(tmp_path, lambda parts: parts.update({SHEET1: mixed.encode()}))
+    assert formula_cells(path, SHEET1) == {"A1", "B1"}
 
 
 # --- formula_cells ----------------------------------------------------------------------

@@ -320,3 +320,38 @@ def test_row_deletion_refused_where_openpyxl_would_misplace_ranges(tmp_path: Pat
     changes.delete("S", {3: {"A": table.value(3, "customer_id")}})
     with pytest.raises(sheetcrm.WriteRefused, match="merged cells A5:B5"):
         sheetcrm.open_workbook(path).apply(changes)
+
+
+def test_rich_text_in_cells_survives_a_write(tmp_path: Path) -> None:
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    path = write_xlsx(tmp_path / "rich.xlsx", {"S": CUSTOMERS})
+    book = openpyxl.load_workbook(path)
+    book["S"]["F2"] = CellRichText(["plain ", TextBlock(InlineFont(b=True), "bold")])
+    book.save(path)
+    assert sheetcrm.open_workbook(path)["S"].value(2, "(column F)") == "plain bold"
+    changes = ChangeSet()
+    changes.edit("S", 3, "B", old="Jane Smith", new="Jane Doe")
+    sheetcrm.open_workbook(path).apply(changes)
+    kept = openpyxl.load_workbook(path, rich_text=True)["S"]["F2"].value
+    assert isinstance(kept, CellRichText) and str(kept) == "plain bold"
+    assert any(isinstance(part, TextBlock) and part.font.b for part in kept)
+
+
+def test_undo_of_a_deletion_restores_the_rows_notes_and_fills(crm: Path) -> None:
+    setup = ChangeSet("team annotations")
+    setup.note("Customers", 3, "B", "key contact")
+    setup.fill("Customers", 3, "C", "C6EFCE")
+    sheetcrm.open_workbook(crm).apply(setup)
+    workbook = sheetcrm.open_workbook(crm)
+    table = workbook["Customers"]
+    changes = ChangeSet("delete")
+    changes.delete("Customers", {3: {table.letter(c): table.value(3, c) for c in table.columns}})
+    run = workbook.apply(changes)
+    assert sheetcrm.open_workbook(crm)["Customers"].value(3, "name") == "王芳"
+    sheetcrm.open_workbook(crm).undo(run.run_id or "")
+    sheet = openpyxl.load_workbook(crm)["Customers"]
+    assert sheet["B3"].value == "Jane Smith"
+    assert sheet["B3"].comment is not None and sheet["B3"].comment.text == "key contact"
+    assert sheet["C3"].fill.fgColor.rgb.endswith("C6EFCE")

@@ -113,11 +113,12 @@ _BIG_MEMBER = 16 * 1024 * 1024  # the ratio limit only applies above this size: 
 _MAX_XML_PART = 64 * 1024 * 1024  # package parts parsed whole (workbook.xml, rels, drawings) stay below this
 _HEAD_BYTES = 64 * 1024  # how much of a sheet is decompressed to find <dimension>
 _CHUNK = 1024 * 1024  # streaming read size: memory stays bounded whatever the sheet size
-_MAX_CARRY = 64 * 1024  # longest tag kept across a chunk boundary
+_MAX_CARRY = 64 * 1024  # most bytes kept across a chunk boundary: a cell start tag and its <f>
 _INVALID_SHEET_CHARS = re.compile(r"[\\*?:/\[\]]")
 
 # Bytes patterns for streaming sheet XML. Element names may carry any namespace prefix (<x:c>).
 _PFX = rb"(?:[A-Za-z_][\w.\-]*:)?"
+_MAIN_PREFIX = re.compile(rb"""xmlns(?::([A-Za-z_][\w.\-]*))?\s*=\s*["']""" + _MAIN_NS.encode() + rb"""["']""")
 _ROOT_PREFIX = re.compile(rb"<(?:([A-Za-z_][\w.\-]*):)?worksheet[\s>]")
 # From a formula's <f> to the end of its cell when the cell holds no cached result (<v/> or none).
 _NO_CACHED_VALUE = re.compile(
@@ -612,14 +613,14 @@ def _scan_worksheet(file: Path, archive: zipfile.ZipFile, part: str, *, deep: bo
     """One streaming pass: the formula cells and, when ``deep``, their cached results and the sheet's tail.
 
     Finds each ``<f`` with a literal search (fast: it occurs only in formula cells), then
-    looks back for its cell's start tag. Element prefixes come from the root element
-    (``<x:worksheet>`` means cells are ``<x:c>``).
+    looks back for its cell's start tag. Element prefixes are those the root element binds
+    to the SpreadsheetML namespace (``xmlns:x=...`` means cells are ``<x:c>``).
     """
     found: dict[bytes, bool] = {}  # an ordered set: a cell can be seen twice across a chunk boundary
     needs_positions = False
     tail: _Tail | None = None
     root_tag: bytes | None = None
-    patterns = _CellPatterns.for_prefix(b"")
+    prefixes = [_CellPatterns.for_prefix(b"")]
     carry = b""
     first = True
     with _reading(file, part), archive.open(part) as handle:
@@ -631,37 +632,22 @@ def _scan_worksheet(file: Path, archive: zipfile.ZipFile, part: str, *, deep: bo
             if first:
                 first = False
                 root = _ROOT_PREFIX.search(buffer, 0, _HEAD_BYTES)
-                if root:
-                    # The root tag gives the element prefix and declares the namespaces the tail parse needs.
-                    end_of_root = buffer.find(b">", root.start())
-                    root_tag = buffer[root.start() : end_of_root + 1] if end_of_root > 0 else None
-                    patterns = _CellPatterns.for_prefix(root.group(1) or b"")
+                end_of_root = buffer.find(b">", root.start()) if root else -1
+                if root and end_of_root > 0:
+                    # The root tag gives the element prefixes and declares the namespaces the tail parse needs.
+                    root_tag = buffer[root.start() : end_of_root + 1]
+                    bound = _MAIN_PREFIX.findall(root_tag) or [root.group(1) or b""]
+                    prefixes = [_CellPatterns.for_prefix(prefix) for prefix in dict.fromkeys(bound)]
             end = _sheetdata_end(buffer)
             region = buffer if end < 0 else buffer[:end]
-            if deep or not _bulk_formula_refs(region, patterns, found):
-                for match in patterns.f_tag.finditer(region):
-                    # The nearest cell start tag before <f> is the formula's cell (cells do not nest).
-                    f_start = match.start()
-                    start = region.rfind(patterns.c_open, 0, f_start)
-                    cell = patterns.cell_at.match(region, start) if start >= 0 else None
-                    if cell is not None and cell.end() == match.end():
-                        ref = cell.group(1)
-                    else:
-                        slow = _formula_cell_ref(region, f_start, patterns.c_open)  # odd spacing, quotes, no r=
-                        if slow is None:
-                            needs_positions = True
-                            continue
-                        ref = slow.encode("ascii")
-                    if not deep:
-                        found[ref] = False
-                    elif not found.get(ref):
-                        # A cell cut by the chunk end fails this match and counts as cached: the safe side.
-                        found[ref] = _NO_CACHED_VALUE.match(region, f_start) is None
+            for patterns in prefixes:
+                if deep or not _bulk_formula_refs(region, patterns, found):
+                    needs_positions |= _formula_refs(region, patterns, found, deep=deep)
             if end >= 0:
                 if deep:
                     tail = _parse_tail(root_tag, buffer[end:], handle)
                 break
-            carry = _carry(buffer, patterns.c_open)
+            carry = max((_carry(buffer, patterns.c_open) for patterns in prefixes), key=len)
     if needs_positions:
         # A formula cell without r="..." (rare, non-Excel writers): count positions instead,
         # and treat every formula as holding a cached result.
@@ -671,6 +657,30 @@ def _scan_worksheet(file: Path, archive: zipfile.ZipFile, part: str, *, deep: bo
     formulas = b" ".join(found).decode("ascii").upper().split() if found else []
     cached = [address for address, is_cached in zip(formulas, found.values(), strict=True) if is_cached]
     return _SheetScan(formulas, cached, tail)
+
+
+def _formula_refs(region: bytes, patterns: _CellPatterns, found: dict[bytes, bool], *, deep: bool) -> bool:
+    """Add the formula cells of ``region`` one by one; True if some cell has no r="..."."""
+    missing_ref = False
+    for match in patterns.f_tag.finditer(region):
+        # The nearest cell start tag before <f> is the formula's cell (cells do not nest).
+        f_start = match.start()
+        start = region.rfind(patterns.c_open, 0, f_start)
+        cell = patterns.cell_at.match(region, start) if start >= 0 else None
+        if cell is not None and cell.end() == match.end():
+            ref = cell.group(1)
+        else:
+            slow = _formula_cell_ref(region, f_start, patterns.c_open)  # odd spacing or quotes, or no r=
+            if slow is None:
+                missing_ref = True
+                continue
+            ref = slow.encode("ascii")
+        if not deep:
+            found[ref] = False
+        elif not found.get(ref):
+            # A cell cut by the chunk end fails this match and counts as cached: the safe side.
+            found[ref] = _NO_CACHED_VALUE.match(region, f_start) is None
+    return missing_ref
 
 
 @dataclass(frozen=True)
@@ -861,11 +871,11 @@ def _parse_tail(root_tag: bytes | None, rest: bytes, handle: IO[bytes]) -> _Tail
 # --- openpyxl_losses -----------------------------------------------------------------------
 
 
-def openpyxl_losses(path: str | Path, inventory: XlsxInventory) -> list[str]:
+def openpyxl_losses(path: str | Path, inventory: XlsxInventory, *, rich_text: bool = False) -> list[str]:
     """What an openpyxl ``load_workbook`` + ``save`` of this file would drop or damage.
 
     Assumes ``load_workbook(path, keep_vba=<.xlsm/.xltm>)`` with the other options at
-    their defaults (``rich_text=False``, ``keep_links=True``). Returns [] for a workbook
+    their defaults (``keep_links=True``), and ``rich_text`` as given. Returns [] for a workbook
     openpyxl round-trips intact. Each item is a short phrase naming what and where.
     """
     file = Path(path)
@@ -885,7 +895,7 @@ def openpyxl_losses(path: str | Path, inventory: XlsxInventory) -> list[str]:
                 items.extend(_tail_losses(file, sheet, scan.tail))
         items.extend(_drawing_losses(file, archive, parts))
         items.extend(_vml_losses(file, archive, parts, keep_vba))
-        items.extend(_string_losses(file, archive, parts))
+        items.extend(_string_losses(file, archive, parts, rich_text=rich_text))
         items.extend(_part_losses(file, archive, parts, keep_vba))
     return items
 
@@ -992,7 +1002,7 @@ def _vml_losses(file: Path, archive: zipfile.ZipFile, parts: tuple[str, ...], ke
     return items
 
 
-def _string_losses(file: Path, archive: zipfile.ZipFile, parts: tuple[str, ...]) -> list[str]:
+def _string_losses(file: Path, archive: zipfile.ZipFile, parts: tuple[str, ...], *, rich_text: bool) -> list[str]:
     """Rich text and phonetic guides in the shared strings: openpyxl keeps plain text only."""
     if "xl/sharedStrings.xml" not in parts:
         return []
@@ -1008,7 +1018,7 @@ def _string_losses(file: Path, archive: zipfile.ZipFile, parts: tuple[str, ...])
             phonetic = phonetic or b"<rPh" in buffer or b":rPh" in buffer
             carry = buffer[-16:]
     items = []
-    if rich:
+    if rich and not rich_text:
         items.append("rich-text formatting inside cells (kept only with load_workbook(rich_text=True))")
     if phonetic:
         items.append("phonetic guides (furigana) in cell text")

@@ -144,7 +144,7 @@ class Workbook:
                     RunRecord(
                         run_id=run_id,
                         time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                        command=command,
+                        command=command or changes.description,
                         source=self.source,
                         sheets=outcome.changes.sheets,
                         counts=outcome.changes.counts(),

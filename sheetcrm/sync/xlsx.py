@@ -140,7 +140,7 @@ class XlsxBackend:
         seen = snapshot(self.path)
         inventory = self.inventory()
         if not to_new_file:
-            losses = openpyxl_losses(self.path, inventory)
+            losses = openpyxl_losses(self.path, inventory, rich_text=True)
             if losses:
                 raise ContentWouldBeLost(self.path, losses)
 

@@ -1,0 +1,25 @@
+"""The examples run as a user runs them, so they never rot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+
+def test_quickstart(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "500 customers" in done.stdout
+    assert "fill" in done.stdout and "VIP: call monthly" in done.stdout
+    assert "history: ['highlight VIPs', 'undo " in done.stdout
