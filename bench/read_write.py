@@ -3,6 +3,7 @@ plain pandas + openpyxl, side by side in one run.
 
     python bench/read_write.py                      # 10k and 100k rows
     python bench/read_write.py --rows 1000000       # the 1M-row sheet (the baseline takes minutes)
+    python bench/read_write.py --rows 1000000 --tasks read
 
 Each case runs in a fresh child process, so that its peak memory (max RSS) is its own.
 The baseline is what a script without sheetcrm does: ``pandas.read_excel(engine="openpyxl",
@@ -104,6 +105,7 @@ def child(case: str, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--tasks", nargs="+", choices=["read", "write"], default=["read", "write"])
     parser.add_argument("--cache", type=Path, default=HERE / ".cache")
     parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,7 +118,7 @@ def main() -> None:
     print(f"{'rows':>9}  {'task':<22} {'sheetcrm':>16} {'pandas+openpyxl':>18} {'time ratio':>11} {'memory ratio':>13}")
     for rows in args.rows:
         source = ensure_workbook("customers", rows, args.cache)
-        for task in ("read", "write"):
+        for task in args.tasks:
             results = {}
             for who in ("sheetcrm", "baseline"):
                 work = args.cache / "work" / f"{who}-{task}-{rows}.xlsx"

@@ -58,8 +58,8 @@ def test_sigkill_never_leaves_a_torn_workbook(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     rng = random.Random(20261122)
 
-    def start(path: Path) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True, env=env)
+    def start(path: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.DEVNULL, env=env)
 
     # one undisturbed run measures how long a whole apply takes
     timing = tmp_path / "timing" / "crm.xlsx"
@@ -82,7 +82,11 @@ def test_sigkill_never_leaves_a_torn_workbook(tmp_path: Path) -> None:
         seen = statuses(path)  # raises if the file is not a whole, readable workbook
         assert seen in ({"old"}, {"new"}), f"run {run}: a mix of old and new values {seen}"
         outcomes["old" if seen == {"old"} else "new"] += 1
+        leftovers = list(path.parent.glob(".crm.sheetcrm-tmp-*"))
+        if not leftovers and run != RUNS - 1:
+            continue
         # the next run sweeps what the killed one left behind and works normally
+        # (checked where a temp file was left, to keep the test short)
         workbook = sheetcrm.open_workbook(path)
         table = workbook["Customers"]
         changes = ChangeSet()

@@ -355,3 +355,48 @@ def test_undo_of_a_deletion_restores_the_rows_notes_and_fills(crm: Path) -> None
     assert sheet["B3"].value == "Jane Smith"
     assert sheet["B3"].comment is not None and sheet["B3"].comment.text == "key contact"
     assert sheet["C3"].fill.fgColor.rgb.endswith("C6EFCE")
+
+
+def test_duplicate_header_names_both_cells(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "dup.xlsx", {"S": [["id", "name", "phone", "name"], ["1", "a", "b", "c"]]})
+    with pytest.raises(sheetcrm.HeaderError, match=r"repeats 'name' \(S!B1, S!D1\)") as raised:
+        sheetcrm.open_workbook(path)["S"]
+    assert raised.value.exit_code == 2
+
+
+def test_a_second_writer_fails_cleanly_while_one_holds_the_lock(crm: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, sheetcrm\n"
+            "workbook = sheetcrm.open_workbook(sys.argv[1])\n"
+            "with workbook.lock():\n"
+            "    print('holding', flush=True)\n"
+            "    time.sleep(30)\n",
+            str(crm),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        changes = ChangeSet()
+        changes.edit("Customers", 2, "B", old="Zhang Wei", new="x")
+        before = crm.read_bytes()
+        started = time.monotonic()
+        with pytest.raises(WorkbookLocked, match="another sheetcrm run"):
+            sheetcrm.open_workbook(crm).apply(changes)
+        assert time.monotonic() - started < 5
+        assert crm.read_bytes() == before
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    # a killed holder frees the lock at once
+    assert sheetcrm.open_workbook(crm).apply(changes).applied

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from sheetcrm.sync.backend import Backend
 from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.runlog import RunLog, RunRecord, new_run_id
 from sheetcrm.sync.table import Table, build_table
+
+log_events = logging.getLogger("sheetcrm.write")
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,13 @@ class Workbook:
                         undoes=_undoes,
                     )
                 )
+        # counts and sheet names only: values are customer data and stay out of logs
+        log_events.info(
+            "applied run %s to %s: %s",
+            run_id,
+            Path(self.source).name,
+            ", ".join(f"{n} {kind}" for kind, n in outcome.changes.counts().items()),
+        )
         return ApplyResult(outcome.changes, False, run_id, outcome.backup, outcome.written_to or self.source)
 
     # -- history and undo -------------------------------------------------------------------
