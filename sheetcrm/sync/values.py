@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
+from typing import Any
 
 # Excel shows 15 significant digits; anything past that is binary float noise
 # (274.65999999999997 is the 274.66 a person typed).
@@ -48,3 +50,26 @@ def to_text(value: object) -> str:
     if isinstance(value, dt.timedelta):
         return str(value)
     return str(value)
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    if not (value.hour or value.minute or value.second or value.microsecond):
+        return value.date().isoformat()
+    return value.isoformat(timespec="seconds" if not value.microsecond else "auto")
+
+
+# one dictionary lookup per cell instead of an isinstance chain: reading 1M rows calls this 14M times
+CONVERTERS: dict[type, Callable[[Any], str]] = {
+    str: str,
+    float: number_text,
+    int: str,
+    bool: lambda value: "TRUE" if value else "FALSE",
+    dt.date: dt.date.isoformat,
+    dt.datetime: _datetime_text,
+    type(None): lambda _: "",
+}
+
+
+def converter(value: object) -> Callable[[Any], str]:
+    """The fastest text conversion for a value of this exact type (``to_text`` for others)."""
+    return CONVERTERS.get(type(value), to_text)

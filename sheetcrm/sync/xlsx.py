@@ -63,7 +63,7 @@ from sheetcrm.sync.safewrite import (
     take_backup,
 )
 from sheetcrm.sync.table import RawSheet
-from sheetcrm.sync.values import to_text
+from sheetcrm.sync.values import CONVERTERS, to_text
 
 MAX_CELL_TEXT = 32_767
 NOTE_AUTHOR = "sheetcrm"
@@ -76,7 +76,7 @@ class XlsxBackend:
         self.path = Path(path)
         self.backups = backups
         self._seen: FileSnapshot | None = None
-        self._inventory: tuple[FileSnapshot, XlsxInventory] | None = None
+        self._inventory: tuple[tuple[int, int], XlsxInventory] | None = None
 
     @property
     def source(self) -> str:
@@ -90,9 +90,9 @@ class XlsxBackend:
         """The workbook's parts and sheets, checked before any parser touches the file."""
         if not self.path.is_file():
             raise WorkbookUnreadable(self.path, "no such file" if not self.path.exists() else "not a file")
-        current = snapshot(self.path)
-        if self._inventory is None or self._inventory[0] != current:
-            self._inventory = (current, inspect_xlsx(self.path))
+        key = _stat_key(self.path)
+        if self._inventory is None or self._inventory[0] != key:
+            self._inventory = (key, inspect_xlsx(self.path))
         return self._inventory[1]
 
     def sheet_names(self) -> list[str]:
@@ -102,21 +102,19 @@ class XlsxBackend:
 
     def read_sheets(self, names: Sequence[str]) -> dict[str, RawSheet]:
         inventory = self.inventory()
-        before = self._inventory[0] if self._inventory else snapshot(self.path)
+        before = snapshot(self.path)
         parts = {name: inventory.sheet(name).part for name in names}
         try:
             book = python_calamine.CalamineWorkbook.from_path(str(self.path))
         except Exception as error:  # calamine raises its own types, and OSError / ValueError
             raise WorkbookUnreadable(self.path, _reason(error)) from None
         try:
-            if list(book.sheet_names) != [*inventory.sheet_names, *inventory.chartsheets] and not set(
-                inventory.sheet_names
-            ) <= set(book.sheet_names):
+            if not set(inventory.sheet_names) <= set(book.sheet_names):
                 raise WorkbookUnreadable(self.path, "the sheets the reader found differ from those workbook.xml lists")
             raw = {name: _read_sheet(book, name, formula_cells(self.path, parts[name]), self.path) for name in names}
         finally:
             book.close()
-        if snapshot(self.path) != before:
+        if _stat_key(self.path) != (before.size, before.mtime_ns):
             raise WorkbookChanged(f"{self.path}: the workbook changed while it was being read", hint="run again")
         if self._seen is None:
             self._seen = before
@@ -184,6 +182,11 @@ class XlsxBackend:
 # -- reading helpers --------------------------------------------------------------------------
 
 
+def _stat_key(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 def _reason(error: Exception) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text[:200]
@@ -195,8 +198,9 @@ def _read_sheet(book: Any, name: str, formulas: frozenset[str], path: Path) -> R
         start_row, start_column = sheet.start or (0, 0)
         end_row = sheet.end[0] if sheet.end else -1
         rows: list[list[str]] = []
+        convert = CONVERTERS
         for values in sheet.iter_rows():
-            rows.append([value if type(value) is str else to_text(value) for value in values])
+            rows.append([value if type(value) is str else convert.get(type(value), to_text)(value) for value in values])
     except Exception as error:
         raise WorkbookUnreadable(path, f"sheet {name!r}: {_reason(error)}") from None
     # calamine yields rows from row 1 but columns from the first used column
