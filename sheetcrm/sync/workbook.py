@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -83,9 +84,11 @@ class Workbook:
         """Read several sheets in one batch (cached until the next apply)."""
         missing = [s for s in sheets if s not in self._tables]
         if missing:
-            raw = self.backend.read_sheets(missing)
-            for name in missing:
-                self._tables[name] = build_table(raw[name], header_row=self.header_rows.get(name), source=self.source)
+            with _collector_paused():
+                raw = self.backend.read_sheets(missing)
+                for name in missing:
+                    table = build_table(raw.pop(name), header_row=self.header_rows.get(name), source=self.source)
+                    self._tables[name] = table
         return {name: self._tables[name] for name in sheets}
 
     # -- writing ----------------------------------------------------------------------------
@@ -195,6 +198,22 @@ class Workbook:
                 f"edited since: {', '.join(conflict.cells[:10])}",
                 hint="put those cells back as the run left them, or fix them by hand",
             ) from None
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while millions of cell strings are created.
+
+    The objects made here hold no cycles, yet each allocation burst triggers a full
+    scan of them: on a 1M-row sheet that was a quarter of the read time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _lock_name(source: str) -> str:
