@@ -19,10 +19,8 @@ drives all choices, nothing iterates over a set, and the clock is read only to d
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import random
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -30,7 +28,9 @@ from typing import TypeVar
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from sheetcrm.schema.tables import CRM_TABLES
 from sheetcrm.sync.a1 import column_letter, qualified
+from sheetcrm.util import collector_paused
 
 __all__ = [
     "CHANNELS",
@@ -51,67 +51,11 @@ __all__ = [
 CellValue = str | int | float | dt.date | None
 _T = TypeVar("_T")
 
-CUSTOMER_HEADERS: tuple[str, ...] = (
-    "customer_id",
-    "name",
-    "company",
-    "title",
-    "phone",
-    "email",
-    "address",
-    "city",
-    "postcode",
-    "region",
-    "country",
-    "industry",
-    "tier",
-    "tags",
-    "owner",
-    "owner_email",
-    "source",
-    "birthday",
-    "created_at",
-    "last_contact",
-    "next_follow_up",
-    "consent",
-    "notes",
-)
-ORDER_HEADERS: tuple[str, ...] = (
-    "order_id",
-    "customer_id",
-    "order_date",
-    "status",
-    "product",
-    "quantity",
-    "unit_price",
-    "amount",
-    "currency",
-    "shipped_at",
-    "delivered_at",
-    "tracking_no",
-    "notes",
-)
-INTERACTION_HEADERS: tuple[str, ...] = (
-    "interaction_id",
-    "customer_id",
-    "date",
-    "channel",
-    "summary",
-    "owner",
-    "outcome",
-    "rating",
-)
-OPPORTUNITY_HEADERS: tuple[str, ...] = (
-    "opportunity_id",
-    "customer_id",
-    "title",
-    "stage",
-    "amount",
-    "expected_close",
-    "owner",
-    "next_step",
-    "updated_at",
-)
+# the columns are the CRM table layouts, so the sample always matches what `init` creates
+CUSTOMER_HEADERS: tuple[str, ...] = CRM_TABLES["customers"].columns
+ORDER_HEADERS: tuple[str, ...] = CRM_TABLES["orders"].columns
+INTERACTION_HEADERS: tuple[str, ...] = CRM_TABLES["interactions"].columns
+OPPORTUNITY_HEADERS: tuple[str, ...] = CRM_TABLES["opportunities"].columns
 
 TIERS: tuple[str, ...] = ("VIP", "Key", "Standard")
 ORDER_STATUSES: tuple[str, ...] = (
@@ -1188,23 +1132,6 @@ def _write_sheet(workbook: Workbook, title: str, headers: Sequence[str], rows: l
         sheet.column_dimensions[column_letter(column)].width = min(max(widest + 2, 8), 48)
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while openpyxl builds ~250k cell objects.
-
-    None of them is garbage until the workbook is dropped, yet each allocation burst
-    triggers a collection that walks them all: pausing saves about a fifth of the time.
-    The previous state is restored, even on error.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def write_sample_workbook(
     path: str | Path, *, customers: int = 3000, seed: int = 7, today: dt.date | None = None
 ) -> SampleSummary:
@@ -1229,7 +1156,7 @@ def write_sample_workbook(
     }
 
     target = Path(path)
-    with _cyclic_gc_paused():
+    with collector_paused():
         workbook = Workbook()
         if workbook.active is not None:
             workbook.remove(workbook.active)
