@@ -82,6 +82,15 @@ def format_option(*choices: str) -> Callable[[F], F]:
 workbook_argument = click.argument("workbook", required=False, metavar="[WORKBOOK]")
 
 
+def out_option(function: F) -> F:
+    return click.option(
+        "--out",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Write the result to this new file and leave the workbook untouched.",
+    )(function)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="sheetcrm")
 @click.option(
@@ -153,14 +162,15 @@ def demo(obj: Context, out: Path, customers: int, seed: int, today: Any) -> None
 @workbook_argument
 @click.option("--sheet", "sheets", multiple=True, help="Only this sheet (repeatable) [default: all].")
 @dry_run_option
+@out_option
 @format_option("table", "json")
 @click.pass_obj
-def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: bool, fmt: str) -> None:
+def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: bool, out: Path | None, fmt: str) -> None:
     """Trim stray spaces around and inside text cells."""
     from sheetcrm.jobs.tidy import tidy as run_tidy
 
     with obj.working("tidying…"):
-        result = run_tidy(obj.open(workbook), sheets or None, dry_run=dry_run)
+        result = run_tidy(obj.open(workbook), sheets or None, dry_run=dry_run, out=out)
     render_apply(obj, result, fmt)
 
 
@@ -241,6 +251,8 @@ def render_apply(obj: Context, result: Any, fmt: str) -> None:
         obj.say("dry run: nothing was written")
     elif result.run_id:
         obj.say(f"applied as run {result.run_id}; undo with: sheetcrm undo {result.run_id}")
+    elif result.applied:
+        obj.say(f"written to {result.written_to}; the workbook itself was not changed")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,26 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def with_cached_formula(path: Path, *, note: str | None = None) -> Path:
+    """A workbook whose B2 holds =A2*2 with its cached result 2, as Excel saves it.
+
+    With ``note``, column C ("c") holds that text in row 2.
+    """
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "S"
+    sheet.append(["a", "b"] + (["c"] if note is not None else []))
+    sheet.append([1, "=A2*2"] + ([note] if note is not None else []))
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    sheet_xml = parts["xl/worksheets/sheet1.xml"]
+    assert b"<f>A2*2</f><v />" in sheet_xml
+    parts["xl/worksheets/sheet1.xml"] = sheet_xml.replace(b"<f>A2*2</f><v />", b"<f>A2*2</f><v>2</v>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path

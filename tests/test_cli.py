@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import click
-from conftest import CUSTOMERS, ROOT, run_cli, write_xlsx
+from conftest import CUSTOMERS, ROOT, run_cli, with_cached_formula, write_xlsx
 
 import sheetcrm
 from sheetcrm.cli import cli, reference_markdown
@@ -121,3 +121,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # a second demo run in the same folder starts afresh
     again = run_cli("demo", "--out", "demo", "--customers", "300", "--today", "2026-11-22", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_content_loss_refused_then_written_to_a_new_file(tmp_path: Path) -> None:
+    path = with_cached_formula(tmp_path / "f.xlsx", note=" padded ")
+    before = path.read_bytes()
+    refused = run_cli("tidy", "f.xlsx", cwd=tmp_path)
+    assert refused.returncode == 3, refused.stderr
+    assert "cached results of 1 formula cells" in refused.stderr and "--out" in refused.stderr
+    assert path.read_bytes() == before
+
+    done = run_cli("tidy", "f.xlsx", "--out", "tidied.xlsx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "written to tidied.xlsx" in done.stdout
+    assert sheetcrm.open_workbook(tmp_path / "tidied.xlsx")["S"].value(2, "c") == "padded"
+    assert path.read_bytes() == before

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import CUSTOMERS, write_xlsx
+from conftest import CUSTOMERS, with_cached_formula, write_xlsx
 
 import sheetcrm
 from sheetcrm import ChangeSet
@@ -180,26 +180,6 @@ def test_refuses_cells_edited_since_read(crm: Path) -> None:
     assert crm.read_bytes() == before
 
 
-def with_cached_formula(path: Path) -> Path:
-    """A workbook whose B2 holds =A2*2 with its cached result 2, as Excel saves it."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "S"
-    sheet.append(["a", "b"])
-    sheet.append([1, "=A2*2"])
-    book.save(path)
-    with zipfile.ZipFile(path) as archive:
-        parts = {info.filename: archive.read(info) for info in archive.infolist()}
-    sheet_xml = parts["xl/worksheets/sheet1.xml"]
-    assert b"<f>A2*2</f><v />" in sheet_xml
-    parts["xl/worksheets/sheet1.xml"] = sheet_xml.replace(b"<f>A2*2</f><v />", b"<f>A2*2</f><v>2</v>")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return path
-
-
 def test_refuses_to_lose_content_but_writes_to_a_new_file(tmp_path: Path) -> None:
     path = with_cached_formula(tmp_path / "formulas.xlsx")
     assert sheetcrm.open_workbook(path)["S"].value(2, "b") == "2"
@@ -212,7 +192,7 @@ def test_refuses_to_lose_content_but_writes_to_a_new_file(tmp_path: Path) -> Non
     assert path.read_bytes() == before
     out = tmp_path / "copy.xlsx"
     result = sheetcrm.open_workbook(path).apply(changes, out=out)
-    assert result.written_to == str(out) and result.run_id
+    assert result.written_to == str(out) and result.applied and result.run_id is None
     assert sheetcrm.open_workbook(out)["S"].value(2, "a") == "5"
     assert path.read_bytes() == before
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.workbook import ApplyResult, Workbook
@@ -28,6 +29,8 @@ def plan_tidy(workbook: Workbook, sheets: Sequence[str] | None = None) -> Change
     return changes
 
 
-def tidy(workbook: Workbook, sheets: Sequence[str] | None = None, *, dry_run: bool = False) -> ApplyResult:
-    """Plan and apply :func:`plan_tidy` as one run (``dry_run`` only previews it)."""
-    return workbook.apply(plan_tidy(workbook, sheets), dry_run=dry_run, command="tidy")
+def tidy(
+    workbook: Workbook, sheets: Sequence[str] | None = None, *, dry_run: bool = False, out: str | Path | None = None
+) -> ApplyResult:
+    """Plan and apply :func:`plan_tidy` as one run (``dry_run`` only previews it; ``out`` writes a new file)."""
+    return workbook.apply(plan_tidy(workbook, sheets), dry_run=dry_run, command="tidy", out=out)

@@ -33,7 +33,8 @@ class ApplyResult:
 
     @property
     def applied(self) -> bool:
-        return self.run_id is not None
+        """Whether anything was written (to the workbook, or to the ``out`` file)."""
+        return self.written_to is not None
 
     def preview(self, *, limit: int | None = 50) -> str:
         return self.changes.preview(limit=limit)
@@ -144,9 +145,10 @@ class Workbook:
             with collector_paused():  # openpyxl makes an object per cell
                 outcome = self.backend.apply(changes, out=target)
             self._tables.clear()
-            run_id = new_run_id()
+            # a copy written elsewhere is not a run of this workbook: nothing to undo here
+            run_id = new_run_id() if target is None else None
             log = self.run_log
-            if log is not None and target is None:
+            if log is not None and run_id is not None:
                 log.append(
                     RunRecord(
                         run_id=run_id,
