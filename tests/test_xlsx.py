@@ -380,3 +380,30 @@ def test_a_second_writer_fails_cleanly_while_one_holds_the_lock(crm: Path) -> No
             holder.stdout.close()
     # a killed holder frees the lock at once
     assert sheetcrm.open_workbook(crm).apply(changes).applied
+
+
+@pytest.mark.parametrize("strip_rows", [False, True])
+def test_sparse_bomb_without_dimension_is_refused_before_calamine(tmp_path: Path, strip_rows: bool) -> None:
+    # calamine sizes its grid from the cells present, whatever <dimension> says: without
+    # this check it asks for 17 G cells and aborts the whole process
+    import re
+
+    path = tmp_path / "sparse.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "S"
+    sheet["A1"] = "x"
+    sheet["XFD1048576"] = "y"
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    xml = re.sub(rb"<dimension[^>]*/>", b"", parts["xl/worksheets/sheet1.xml"])
+    if strip_rows:
+        xml = re.sub(rb'<row r="\d+"', b"<row", xml)
+    parts["xl/worksheets/sheet1.xml"] = xml
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    with pytest.raises(sheetcrm.WorkbookUnreadable, match="sparse-sheet bomb"):
+        sheetcrm.open_workbook(path)["S"]

@@ -607,6 +607,8 @@ class _SheetScan:
     formulas: list[str]  # formula cells, in sheet order
     cached: list[str]  # those of them holding a cached result (a non-empty <v>)
     tail: _Tail | None
+    last_row: int = 0  # the last row and column holding a cell (columns past Z counted exactly)
+    last_column: int = 0
 
 
 def _scan_worksheet(file: Path, archive: zipfile.ZipFile, part: str, *, deep: bool) -> _SheetScan:
@@ -618,6 +620,7 @@ def _scan_worksheet(file: Path, archive: zipfile.ZipFile, part: str, *, deep: bo
     """
     found: dict[bytes, bool] = {}  # an ordered set: a cell can be seen twice across a chunk boundary
     needs_positions = False
+    last_row = last_column = 0
     tail: _Tail | None = None
     root_tag: bytes | None = None
     prefixes = [_CellPatterns.for_prefix(b"")]
@@ -643,6 +646,9 @@ def _scan_worksheet(file: Path, archive: zipfile.ZipFile, part: str, *, deep: bo
             for patterns in prefixes:
                 if deep or not _bulk_formula_refs(region, patterns, found):
                     needs_positions |= _formula_refs(region, patterns, found, deep=deep)
+                last_row = max(last_row, _last_row(region, patterns))
+            for letters in set(_WIDE_CELL_REF.findall(region)):
+                last_column = max(last_column, _letters_to_index(letters.decode("ascii")))
             if end >= 0:
                 if deep:
                     tail = _parse_tail(root_tag, buffer[end:], handle)
@@ -652,11 +658,51 @@ def _scan_worksheet(file: Path, archive: zipfile.ZipFile, part: str, *, deep: bo
         # A formula cell without r="..." (rare, non-Excel writers): count positions instead,
         # and treat every formula as holding a cached result.
         formulas = _formulas_by_position(file, archive, part)
-        return _SheetScan(formulas, formulas if deep else [], tail)
+        return _SheetScan(formulas, formulas if deep else [], tail, last_row, last_column)
     # One decode for all: per-cell decoding costs more than the scan on formula-heavy sheets.
     formulas = b" ".join(found).decode("ascii").upper().split() if found else []
     cached = [address for address, is_cached in zip(formulas, found.values(), strict=True) if is_cached]
-    return _SheetScan(formulas, cached, tail)
+    return _SheetScan(formulas, cached, tail, last_row, last_column)
+
+
+# Only multi-letter column refs can widen a sheet past column Z, and ordinary sheets have
+# few of them, so looking for just those keeps the extent scan fast.
+_WIDE_CELL_REF = re.compile(rb" r=\"([A-Z]{2,3})[0-9]+\"")
+
+
+_CELL_ROW_REF = re.compile(rb""" r\s*=\s*["'][A-Za-z]{1,3}([0-9]+)["']""")
+
+
+def _last_row(region: bytes, patterns: _CellPatterns) -> int:
+    """The largest row number in ``region``: from its <row r=...> tags, or its cells' refs."""
+    tags = region.count(patterns.row_open)
+    rows = patterns.row_ref.findall(region)
+    if len(rows) != tags:
+        rows = patterns.row_any.findall(region)  # r="..." not first, or odd spacing: the general pattern
+        if len(rows) != tags:
+            rows = _CELL_ROW_REF.findall(region)  # rows without r=: the cells say where they are
+    return max(map(int, rows)) if rows else 0
+
+
+def scan_sheet(path: str | Path, sheet: SheetPart, *, limits: Limits = Limits()) -> frozenset[str]:
+    """One streaming pass over a worksheet before a reader loads it: its formula cells.
+
+    Refuses a sparse-sheet bomb: calamine sizes its grid from the cells actually present,
+    whatever ``<dimension>`` says, so a sheet holding only A1 and XFD1048576 would make it
+    allocate 17 G cells and abort the whole process.
+    """
+    file = Path(path)
+    with _open_zip(file) as archive:
+        scan = _scan_worksheet(file, archive, sheet.part, deep=False)
+    rows, columns = scan.last_row, max(scan.last_column, 26 if scan.last_row else 0)
+    if rows > limits.max_rows or columns > limits.max_columns or rows * columns > limits.max_cells:
+        raise WorkbookUnreadable(
+            file,
+            f"sheet {sheet.name!r} holds cells across {rows:,} rows x {columns:,} columns "
+            f"({rows * columns:,} cells): absurdly large or sparse, a possible sparse-sheet bomb",
+            hint="if the sheet is genuine, delete the empty rows and columns past the data in Excel and save",
+        )
+    return frozenset(scan.formulas)
 
 
 def _formula_refs(region: bytes, patterns: _CellPatterns, found: dict[bytes, bool], *, deep: bool) -> bool:
@@ -689,6 +735,9 @@ class _CellPatterns:
 
     f_open: bytes  # b"<f" or b"<x:f"
     c_open: bytes  # b"<c" or b"<x:c"
+    row_open: bytes  # b"<row" or b"<x:row"
+    row_ref: re.Pattern[bytes]  # <row r="N" as Excel and openpyxl write it
+    row_any: re.Pattern[bytes]  # <row ... r="N" in any attribute order
     f_tag: re.Pattern[bytes]  # an <f> start tag
     cell_at: re.Pattern[bytes]  # a cell start tag followed by <f>, capturing r="..."
     reversed_cell: re.Pattern[bytes]  # cell_at on reversed bytes, starting at the literal "f<"
@@ -697,9 +746,13 @@ class _CellPatterns:
     def for_prefix(cls, prefix: bytes) -> _CellPatterns:
         qualified = prefix + b":" if prefix else b""
         f_open, c_open = b"<" + qualified + b"f", b"<" + qualified + b"c"
+        row_open = b"<" + qualified + b"row"
         return cls(
             f_open=f_open,
             c_open=c_open,
+            row_open=row_open,
+            row_ref=re.compile(re.escape(row_open) + rb' r="([0-9]+)"'),
+            row_any=re.compile(re.escape(row_open) + rb"""\s[^>]*?\br\s*=\s*["']([0-9]+)["']"""),
             f_tag=re.compile(re.escape(f_open) + rb"[\s/>]"),
             cell_at=re.compile(
                 re.escape(c_open)

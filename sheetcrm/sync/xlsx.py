@@ -51,7 +51,7 @@ from sheetcrm.sync.changeset import (
     SetNote,
     SetNumberFormat,
 )
-from sheetcrm.sync.preflight import XlsxInventory, formula_cells, inspect_xlsx, openpyxl_losses
+from sheetcrm.sync.preflight import XlsxInventory, inspect_xlsx, openpyxl_losses, scan_sheet
 from sheetcrm.sync.safewrite import (
     FileSnapshot,
     check_not_open,
@@ -103,7 +103,8 @@ class XlsxBackend:
     def read_sheets(self, names: Sequence[str]) -> dict[str, RawSheet]:
         inventory = self.inventory()
         before = snapshot(self.path)
-        parts = {name: inventory.sheet(name).part for name in names}
+        # the scan refuses sparse-sheet bombs before calamine sizes a grid for them
+        formulas = {name: scan_sheet(self.path, inventory.sheet(name)) for name in names}
         try:
             book = python_calamine.CalamineWorkbook.from_path(str(self.path))
         except Exception as error:  # calamine raises its own types, and OSError / ValueError
@@ -111,7 +112,7 @@ class XlsxBackend:
         try:
             if not set(inventory.sheet_names) <= set(book.sheet_names):
                 raise WorkbookUnreadable(self.path, "the sheets the reader found differ from those workbook.xml lists")
-            raw = {name: _read_sheet(book, name, formula_cells(self.path, parts[name]), self.path) for name in names}
+            raw = {name: _read_sheet(book, name, formulas[name], self.path) for name in names}
         finally:
             book.close()
         if _stat_key(self.path) != (before.size, before.mtime_ns):
