@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sheetcrm.sync.changeset import ChangeSet
+from sheetcrm.sync.safewrite import FileSnapshot, state_dir_for
 from sheetcrm.sync.table import RawSheet
 
 
@@ -49,3 +50,20 @@ class Backend(Protocol):
     def apply(self, changes: ChangeSet, *, out: Path | None = None) -> ApplyOutcome:
         """Apply a checked ChangeSet as one unit, or refuse (WriteRefused) leaving everything as it was."""
         ...
+
+
+class FileBackend:
+    """What the file backends share: the path, the backups kept, and what was seen at read time."""
+
+    def __init__(self, path: str | Path, *, backups: int = 10) -> None:
+        self.path = Path(path)
+        self.backups = backups
+        self._seen: FileSnapshot | None = None
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    @property
+    def state_dir(self) -> Path:
+        return state_dir_for(self.path)

@@ -12,16 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sheetcrm.errors import InvalidChange, WorkbookUnreadable
-from sheetcrm.sync.backend import ApplyOutcome
+from sheetcrm.sync.backend import ApplyOutcome, FileBackend
 from sheetcrm.sync.changeset import AppendRows, CellEdit, ChangeSet, DeleteRows, InsertRows
 from sheetcrm.sync.csvfile import guard_cell, read_csv, write_csv
 from sheetcrm.sync.memory import GridBook, GridSheet
 from sheetcrm.sync.safewrite import (
-    FileSnapshot,
     check_not_open,
     check_unchanged,
     snapshot,
-    state_dir_for,
     sweep_temp_files,
     take_backup,
 )
@@ -36,21 +34,8 @@ def _unguard(cell: str) -> str:
     return cell
 
 
-class CsvBackend:
+class CsvBackend(FileBackend):
     """A CSV file seen as a workbook with one sheet, named after the file (``customers.csv`` → ``customers``)."""
-
-    def __init__(self, path: str | Path, *, backups: int = 10) -> None:
-        self.path = Path(path)
-        self.backups = backups
-        self._seen: FileSnapshot | None = None
-
-    @property
-    def source(self) -> str:
-        return str(self.path)
-
-    @property
-    def state_dir(self) -> Path:
-        return state_dir_for(self.path)
 
     @property
     def sheet(self) -> str:

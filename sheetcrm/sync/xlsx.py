@@ -35,7 +35,7 @@ from sheetcrm.errors import (
     WriteRefused,
 )
 from sheetcrm.sync.a1 import MAX_ROWS, cell_address, column_index, qualified
-from sheetcrm.sync.backend import ApplyOutcome
+from sheetcrm.sync.backend import ApplyOutcome, FileBackend
 from sheetcrm.sync.changeset import (
     AppendRows,
     CellEdit,
@@ -53,12 +53,10 @@ from sheetcrm.sync.changeset import (
 )
 from sheetcrm.sync.preflight import XlsxInventory, inspect_xlsx, openpyxl_losses, scan_sheet
 from sheetcrm.sync.safewrite import (
-    FileSnapshot,
     check_not_open,
     check_unchanged,
     replace_atomically,
     snapshot,
-    state_dir_for,
     sweep_temp_files,
     take_backup,
 )
@@ -69,22 +67,12 @@ MAX_CELL_TEXT = 32_767
 NOTE_AUTHOR = "sheetcrm"
 
 
-class XlsxBackend:
+class XlsxBackend(FileBackend):
     """An .xlsx or .xlsm file on disk."""
 
     def __init__(self, path: str | Path, *, backups: int = 10) -> None:
-        self.path = Path(path)
-        self.backups = backups
-        self._seen: FileSnapshot | None = None
+        super().__init__(path, backups=backups)
         self._inventory: tuple[tuple[int, int], XlsxInventory] | None = None
-
-    @property
-    def source(self) -> str:
-        return str(self.path)
-
-    @property
-    def state_dir(self) -> Path:
-        return state_dir_for(self.path)
 
     def inventory(self) -> XlsxInventory:
         """The workbook's parts and sheets, checked before any parser touches the file."""
