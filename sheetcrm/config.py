@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import enum
 import json
 import math
 import os
@@ -45,14 +46,17 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from sheetcrm.errors import ConfigError
+from sheetcrm.schema.custom import FieldConfig, SchemaConfig, schema_problems
 from sheetcrm.sync.safewrite import replace_atomically
 
 __all__ = [
     "CONFIG_FILENAME",
     "STANDARD_TABLES",
     "Config",
+    "FieldConfig",
     "GoogleConfig",
     "SafetyConfig",
+    "SchemaConfig",
     "SecretRef",
     "SmtpConfig",
     "TableConfig",
@@ -315,10 +319,13 @@ class Config(_Model):
     jobs: dict[str, Any] = Field(
         default_factory=dict, description="Scheduled jobs (placeholder, filled by the scheduler issue)."
     )
-    schema_: dict[str, Any] = Field(
+    schema_: dict[str, SchemaConfig] = Field(
         default_factory=dict,
         alias="schema",
-        description="Column types and rules per table (placeholder, filled by the schema issue).",
+        description=(
+            "Per table, changes to its built-in fields and the team's own (custom) fields: "
+            "[schema.customers.fields.phone] required = true. Where a table lives stays in [tables]."
+        ),
     )
 
     @field_validator("workbook")
@@ -465,6 +472,8 @@ def _validate(data: dict[str, Any], *, source: str, base: Path, path: Path | Non
         config = Config.model_validate(data, context={"base": base, "source": source})
     except ValidationError as exc:
         problems.extend(_describe_error(error) for error in exc.errors(include_url=False))
+    else:
+        problems.extend(schema_problems(config))  # what needs the built-in tables to judge
     if problems:
         raise _config_error(source, problems)
     config.path = path
@@ -719,6 +728,8 @@ def _render_toml(config: Config, *, relative_to: Path | None) -> str:
                 if position:
                     lines.append("")
                 _emit_model(lines, [key, name], table, relative_to)
+        elif key == "schema" and value:
+            _emit_schema(lines, value)
         else:
             _emit_table(lines, [key], value)
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -749,6 +760,19 @@ def _emit_key(lines: list[str], key: str, field: FieldInfo, value: Any, relative
         lines.append(f"# {_toml_key(key)} = {_toml_value(example)}" if example is not None else f"# {key} =")
     else:
         lines.append(f"{_toml_key(key)} = {_toml_value(_plain(value, relative_to))}")
+
+
+def _emit_schema(lines: list[str], schema: dict[str, SchemaConfig]) -> None:
+    """Only what a team set: a field's unset keys keep the built-in values, so they are not written."""
+    for position, (name, section) in enumerate(schema.items()):
+        if position:
+            lines.append("")
+        if not section.fields:
+            lines.append(f"[schema.{_toml_key(name)}]")
+        for field_name, field in section.fields.items():
+            lines.append(f"[schema.{_toml_key(name)}.fields.{_toml_key(field_name)}]")
+            for key, value in field.model_dump(exclude_none=True).items():
+                lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
 
 
 def _emit_table(lines: list[str], header: list[str], table: dict[str, Any]) -> None:
@@ -838,6 +862,10 @@ def _type_name(annotation: Any) -> str:
         return " or ".join(_type_name(arg) for arg in get_args(annotation) if arg is not type(None))
     if origin is dict:
         return "table"
+    if origin is list:
+        return "array of " + _type_name(get_args(annotation)[0]) + "s"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "string"
     if annotation is SecretRef:
         return "secret reference"
     words: dict[Any, str] = {int: "integer", float: "number", bool: "boolean", str: "string", Path: "path"}
@@ -882,7 +910,16 @@ def config_reference_markdown() -> str:
         out += ["", f"### `[{key}]`" if key != "tables" else "### `[tables.<name>]`", ""]
         out.append(_cell(field.description or ""))
         inner = _unwrap(field.annotation)
-        if isinstance(inner, _DictOf) and inner.value is not None:
+        if key == "schema":
+            out += ["", "### `[schema.<table>]`", "", "The fields a team changes or adds in one table.", "", *head]
+            out += _reference_rows(SchemaConfig)
+            out += ["", "### `[schema.<table>.fields.<field>]`", ""]
+            out.append(
+                "Changes to a built-in field (keys left out keep the built-in values), "
+                "or a custom field when the table has no field of that name."
+            )
+            out += ["", *head, *_reference_rows(FieldConfig)]
+        elif isinstance(inner, _DictOf) and inner.value is not None:
             out += ["", *head, *_reference_rows(inner.value, "see below")]
             out += ["", "| Table | `sheet` default | `id_column` default |", "|---|---|---|"]
             out += [f"| `{name}` | `{sheet}` | `{column}` |" for name, (sheet, column) in STANDARD_TABLES.items()]
