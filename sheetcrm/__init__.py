@@ -37,6 +37,8 @@ from sheetcrm.sync.memory import MemoryBackend
 from sheetcrm.sync.runlog import RunRecord
 from sheetcrm.sync.table import Table
 from sheetcrm.sync.workbook import ApplyResult, Workbook
+from sheetcrm.validate.findings import Finding, ValidationReport
+from sheetcrm.validate.run import validate  # the function: sheetcrm.validate(workbook)
 
 __all__ = [
     "ApplyResult",
@@ -45,6 +47,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ContentWouldBeLost",
+    "Finding",
     "HeaderError",
     "InputError",
     "InvalidChange",
@@ -54,6 +57,7 @@ __all__ = [
     "SheetcrmError",
     "Table",
     "UndoRefused",
+    "ValidationReport",
     "Workbook",
     "WorkbookChanged",
     "WorkbookLocked",
@@ -65,4 +69,5 @@ __all__ = [
     "open_workbook",
     "plan_tidy",
     "tidy",
+    "validate",
 ]

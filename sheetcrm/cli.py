@@ -174,6 +174,41 @@ def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: boo
     render_apply(obj, result, fmt)
 
 
+@cli.command()
+@workbook_argument
+@click.option("--table", "tables", multiple=True, help="Only this table (repeatable): customers, orders, …")
+@click.option("--limit", default=50, show_default=True, help="Findings to list in table output (JSON lists all).")
+@format_option("table", "json")
+@click.pass_obj
+def validate(obj: Context, workbook: str | None, tables: Sequence[str], limit: int, fmt: str) -> int:
+    """Check every cell against the schemas; exit 1 when there are findings."""
+    from sheetcrm.validate import validate as run_validate
+
+    with obj.working("validating…"):
+        report = run_validate(obj.open(workbook), tables=tables or None, config=obj.config())
+    if fmt == "json":
+        click.echo(report.to_json(indent=2))
+    else:
+        obj.say(render_report(report, limit=limit))
+    return EXIT_OK if report.valid else EXIT_FINDINGS
+
+
+def render_report(report: Any, *, limit: int) -> str:
+    """Findings as lines a person reads: where, what, the fix."""
+    lines = []
+    for finding in report.findings[:limit]:
+        where = finding.address or f"{finding.sheet}" + (f" [{finding.column}]" if finding.column else "")
+        fix = f"  → {finding.fix}" if finding.fix else ""
+        lines.append(f"{where:<18} {finding.code:<18} {finding.message}{fix}")
+    if len(report.findings) > limit:
+        lines.append(f"… and {len(report.findings) - limit} more (--limit, or --format json for all)")
+    rows = ", ".join(f"{n} {sheet}" for sheet, n in report.rows_checked.items())
+    by_code = ", ".join(f"{n} {code}" for code, n in report.stats["by_code"].items())
+    verdict = "valid" if report.valid else f"{len(report.errors)} errors"
+    lines.append(f"checked {rows}: {verdict}" + (f" ({by_code})" if by_code else ""))
+    return "\n".join(lines)
+
+
 # -- history and undo ------------------------------------------------------------------------
 
 

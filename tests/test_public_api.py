@@ -11,6 +11,7 @@ EXPECTED = {
     "Config",
     "ConfigError",
     "ContentWouldBeLost",
+    "Finding",
     "HeaderError",
     "InputError",
     "InvalidChange",
@@ -20,6 +21,7 @@ EXPECTED = {
     "SheetcrmError",
     "Table",
     "UndoRefused",
+    "ValidationReport",
     "Workbook",
     "WorkbookChanged",
     "WorkbookLocked",
@@ -31,6 +33,7 @@ EXPECTED = {
     "open_workbook",
     "plan_tidy",
     "tidy",
+    "validate",
 }
 
 
@@ -50,3 +53,9 @@ def test_error_exit_codes() -> None:
         assert refusal("x").exit_code == 3
     assert sheetcrm.ContentWouldBeLost("f.xlsx", ["sparklines"]).exit_code == 3
     assert "hint:" in str(sheetcrm.ContentWouldBeLost("f.xlsx", ["sparklines"]))
+
+
+def test_validate_is_the_function() -> None:
+    import sheetcrm.validate.findings  # importing a submodule must not rebind sheetcrm.validate
+
+    assert callable(sheetcrm.validate) and sheetcrm.validate.__name__ == "validate"

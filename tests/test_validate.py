@@ -1,0 +1,89 @@
+"""Validation on a golden messy workbook: every finding asserted exactly, by cell and code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, write_xlsx
+
+import sheetcrm
+from sheetcrm.config import default_config
+from sheetcrm.validate import validate
+
+CUSTOMERS = [
+    ["customer_id", "客户名称", "手机", "邮箱", "客户等级", "created_at", "WeChat"],
+    ["C-000001", "张伟", "13800138000", "zhang.wei@example.cn", "VIP", "2024-02-29", "wx_zw"],
+    ["C-000002", "", "(415) 555-0134", "jane@", "vip", "2024-02-30", ""],
+    ["C-000002", "Bob Lee", "12", "bob@example.com", "Gold", "2024/3/5", ""],
+    ["X-1", "Li Na", "+86 139 0000 1111", "", "Key", "", ""],
+]
+ORDERS = [
+    ["order_id", "customer_id", "order_date", "status", "quantity", "amount", "currency"],
+    ["O-000001", "C-000001", "2024-03-05", "shipped", "2", "100.50", "CNY"],
+    ["O-000002", "C-999999", "2024-03-06", "Shipped", "two", "abc", "cny"],
+    ["O-000003", "C-000002", "", "done", "1.5", "-3", "USD"],
+]
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    return write_xlsx(tmp_path / "messy.xlsx", {"Customers": CUSTOMERS, "Orders": ORDERS})
+
+
+def test_golden_findings(messy: Path) -> None:
+    report = validate(sheetcrm.open_workbook(messy), config=default_config())
+    assert not report.valid
+    assert report.flatten(["sheet", "cell", "column", "code"]) == [
+        ["Customers", "G1", "WeChat", "unknown-column"],
+        ["Customers", "A3", "customer_id", "duplicate-id"],
+        ["Customers", "B3", "name", "missing-value"],
+        ["Customers", "D3", "email", "bad-email"],
+        ["Customers", "E3", "tier", "not-in-choices"],
+        ["Customers", "F3", "created_at", "bad-date"],
+        ["Customers", "A4", "customer_id", "duplicate-id"],
+        ["Customers", "C4", "phone", "bad-phone"],
+        ["Customers", "E4", "tier", "not-in-choices"],
+        ["Customers", "F4", "created_at", "bad-date"],
+        ["Customers", "A5", "customer_id", "bad-pattern"],
+        ["Orders", "B3", "customer_id", "unknown-reference"],
+        ["Orders", "D3", "status", "not-in-choices"],
+        ["Orders", "E3", "quantity", "bad-integer"],
+        ["Orders", "F3", "amount", "bad-number"],
+        ["Orders", "G3", "currency", "bad-pattern"],
+        ["Orders", "C4", "order_date", "missing-value"],
+        ["Orders", "D4", "status", "not-in-choices"],
+        ["Orders", "E4", "quantity", "bad-integer"],
+        ["Orders", "F4", "amount", "out-of-range"],
+    ]
+    by_cell = {f.address: f for f in report.findings}
+    assert by_cell["Customers!E3"].fix == "VIP"  # a synonym in another case: the fix is known
+    assert by_cell["Customers!E4"].fix is None  # 'Gold' is no synonym: never guessed
+    assert by_cell["Orders!D3"].fix == "shipped"
+    assert by_cell["Customers!A3"].message == "'C-000002' is also in row 4"
+    assert by_cell["Customers!F3"].value == "2024-02-30"
+    assert report.stats["by_code"]["duplicate-id"] == 2
+    assert report.stats["rows"] == {"Customers": 4, "Orders": 3}
+    assert report.to_frame().shape == (20, 9)
+
+
+def test_a_clean_workbook_is_valid(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "clean.xlsx", {"Customers": [CUSTOMERS[0][:5], CUSTOMERS[1][:5]]})
+    report = validate(sheetcrm.open_workbook(path), config=default_config())
+    assert report.valid and report.findings == []
+
+
+def test_cli_validate_exit_codes_and_json(messy: Path, tmp_path: Path) -> None:
+    done = run_cli("validate", "messy.xlsx", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Customers!E3" in done.stdout and "→ VIP" in done.stdout and "19 errors" in done.stdout
+    done = run_cli("validate", "messy.xlsx", "--format", "json", "--table", "orders", cwd=tmp_path)
+    assert done.returncode == 1
+    payload = json.loads(done.stdout)
+    assert payload["valid"] is False
+    assert {f["code"] for f in payload["findings"]} >= {"unknown-reference", "bad-number"}
+    assert set(payload["findings"][0]) >= {"sheet", "row", "column", "cell", "value", "code", "message", "fix"}
+    clean = write_xlsx(tmp_path / "clean.xlsx", {"Customers": [CUSTOMERS[0][:5], CUSTOMERS[1][:5]]})
+    done = run_cli("validate", clean.name, cwd=tmp_path)
+    assert done.returncode == 0 and "valid" in done.stdout
