@@ -11,7 +11,7 @@ from sheetcrm.schema.tables import TableSchema
 from sheetcrm.sync.a1 import column_index, split_address
 from sheetcrm.sync.table import Table
 from sheetcrm.sync.workbook import Workbook
-from sheetcrm.validate.checks import check_column, check_references
+from sheetcrm.validate.checks import check_column
 from sheetcrm.validate.findings import Code, Finding, Severity, ValidationReport
 
 
@@ -52,25 +52,40 @@ def validate(
             )
         )
     read = workbook.read(*(chosen[k].sheet for k in keys if k not in missing_sheets))
-    ids = {key: _ids(read[chosen[key].sheet], chosen[key]) for key in keys if chosen[key].sheet in read}
     for key in keys:
         schema = chosen[key]
         if schema.sheet in read:
-            report.extend(_check_table(read[schema.sheet], schema, chosen, ids, workbook))
+            report.extend(_check_table(read[schema.sheet], schema, chosen, workbook))
             report.rows_checked[schema.sheet] = len(read[schema.sheet])
     return report
 
 
-def _ids(table: Table, schema: TableSchema) -> set[str] | None:
-    header = schema.match_headers(table.columns).headers.get(schema.id_column)
+def _values_of(table: Table, schema: TableSchema, field_name: str) -> set[str] | None:
+    """The distinct values of one field's column (what a reference to it may hold)."""
+    header = schema.match_headers(table.columns).headers.get(field_name)
     return set(table.frame[header].astype("str").str.strip()) if header else None
+
+
+def _references(schema: TableSchema, schemas: Mapping[str, TableSchema], workbook: Workbook) -> dict[str, set[str]]:
+    """For each reference field of ``schema``, the values it may hold (read from the other table)."""
+    found: dict[str, set[str]] = {}
+    for field in schema.fields:
+        if field.type is not FieldType.reference or not field.reference:
+            continue
+        target_key, _, target_field = field.reference.partition(".")
+        target = schemas.get(target_key)
+        if target is None or target.sheet not in workbook.sheet_names:
+            continue
+        values = _values_of(workbook[target.sheet], target, target_field)
+        if values is not None:
+            found[field.reference] = values
+    return found
 
 
 def _check_table(
     table: Table,
     schema: TableSchema,
     schemas: Mapping[str, TableSchema],
-    ids: dict[str, set[str] | None],
     workbook: Workbook,
 ) -> list[Finding]:
     sheet = table.sheet
@@ -108,19 +123,18 @@ def _check_table(
                 severity=Severity.INFO,
             )
         )
+    references = _references(schema, schemas, workbook)
     for header, field_name in match.fields.items():
-        field = schema.field(field_name)
-        letter = table.letter(header)
-        values = table.frame[header]
-        findings.extend(check_column(sheet, letter, field, values))
-        if field.type is FieldType.reference and field.reference:
-            target_key, _, _ = field.reference.partition(".")
-            known = ids.get(target_key)
-            if known is None and target_key in schemas and schemas[target_key].sheet in workbook.sheet_names:
-                target = schemas[target_key]
-                known = _ids(workbook[target.sheet], target)
-            if known is not None:
-                findings.extend(check_references(sheet, letter, field, values, known, field.reference))
-    # a cell-by-cell reading order: row, then column
+        findings.extend(
+            check_column(
+                sheet,
+                table.letter(header),
+                schema.field(field_name),
+                table.frame[header],
+                is_id=field_name == schema.id_column,
+                references=references,
+            )
+        )
+    # reading order: row by row, left to right
     findings.sort(key=lambda f: (f.row or 0, column_index(split_address(f.cell)[0]) if f.cell else 0))
     return findings
