@@ -178,18 +178,33 @@ def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: boo
 @workbook_argument
 @click.option("--table", "tables", multiple=True, help="Only this table (repeatable): customers, orders, …")
 @click.option("--limit", default=50, show_default=True, help="Findings to list in table output (JSON lists all).")
+@click.option(
+    "--annotate", is_flag=True, help="Mark bad cells in the workbook (fill and note) and list them on an _issues sheet."
+)
+@dry_run_option
 @format_option("table", "json")
 @click.pass_obj
-def validate(obj: Context, workbook: str | None, tables: Sequence[str], limit: int, fmt: str) -> int:
+def validate(
+    obj: Context, workbook: str | None, tables: Sequence[str], limit: int, annotate: bool, dry_run: bool, fmt: str
+) -> int:
     """Check every cell against the schemas; exit 1 when there are findings."""
     from sheetcrm.validate import validate as run_validate
+    from sheetcrm.validate.annotate import annotate as run_annotate
 
+    opened = obj.open(workbook)
     with obj.working("validating…"):
-        report = run_validate(obj.open(workbook), tables=tables or None, config=obj.config())
+        report = run_validate(opened, tables=tables or None, config=obj.config())
+        marked = run_annotate(opened, report, dry_run=dry_run) if annotate else None
     if fmt == "json":
         click.echo(report.to_json(indent=2))
     else:
         obj.say(render_report(report, limit=limit))
+        if marked is not None:
+            counts = ", ".join(f"{n} {kind}" for kind, n in marked.changes.counts().items())
+            if marked.dry_run:
+                obj.say(f"dry run: would annotate ({counts}); nothing was written")
+            elif marked.run_id:
+                obj.say(f"annotated as run {marked.run_id} ({counts}); undo with: sheetcrm undo {marked.run_id}")
     return EXIT_OK if report.valid else EXIT_FINDINGS
 
 

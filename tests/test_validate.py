@@ -87,3 +87,52 @@ def test_cli_validate_exit_codes_and_json(messy: Path, tmp_path: Path) -> None:
     clean = write_xlsx(tmp_path / "clean.xlsx", {"Customers": [CUSTOMERS[0][:5], CUSTOMERS[1][:5]]})
     done = run_cli("validate", clean.name, cwd=tmp_path)
     assert done.returncode == 0 and "valid" in done.stdout
+
+
+def test_annotate_marks_cells_lists_issues_and_replaces_its_own_marks(messy: Path) -> None:
+    import openpyxl
+
+    from sheetcrm import ChangeSet
+    from sheetcrm.validate.annotate import annotate
+
+    # the team's own note and colour on cells that have findings
+    team = ChangeSet("team marks")
+    team.fill("Customers", 4, "C", "00B0F0")
+    sheetcrm.open_workbook(messy).apply(team)
+    book = openpyxl.load_workbook(messy)
+    from openpyxl.comments import Comment
+
+    book["Customers"]["D3"].comment = Comment("ask Jane for her full address", "Anna")
+    book.save(messy)
+
+    workbook = sheetcrm.open_workbook(messy)
+    report = validate(workbook, config=default_config())
+    run = annotate(workbook, report)
+    assert run.run_id
+    sheet = openpyxl.load_workbook(messy)["Customers"]
+    assert sheet["E3"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert sheet["E3"].comment is not None and "not-in-choices" in sheet["E3"].comment.text
+    assert "(fix: VIP)" in sheet["E3"].comment.text
+    assert sheet["C4"].fill.fgColor.rgb.endswith("00B0F0")  # the team's colour stays
+    assert sheet["D3"].comment is not None and sheet["D3"].comment.text == "ask Jane for her full address"
+    assert sheet["D3"].fill.fgColor.rgb.endswith("FFC7CE")  # no team fill there: marked
+    issues = sheetcrm.open_workbook(messy)["_issues"]
+    assert len(issues) == len(report.findings)
+    assert issues.frame["cell"].tolist()[:2] == ["Customers!G1", "Customers!A3"]
+    link = openpyxl.load_workbook(messy)["_issues"]["B3"].hyperlink
+    assert link is not None and link.location == "Customers!A3" and not link.target
+
+    # the person fixes the tier; the next run removes only that mark
+    fix = ChangeSet("fix tier")
+    fix.edit("Customers", 3, "E", old="vip", new="VIP")
+    sheetcrm.open_workbook(messy).apply(fix)
+    workbook = sheetcrm.open_workbook(messy)
+    again = annotate(workbook, validate(workbook, config=default_config()))
+    assert again.run_id
+    sheet = openpyxl.load_workbook(messy)["Customers"]
+    assert sheet["E3"].comment is None and sheet["E3"].fill.fill_type is None
+    assert sheet["D3"].comment is not None and sheet["D3"].comment.text == "ask Jane for her full address"
+    assert sheet["C4"].fill.fgColor.rgb.endswith("00B0F0")
+    # and the whole annotation is undoable
+    sheetcrm.open_workbook(messy).undo(again.run_id or "")
+    assert "not-in-choices" in openpyxl.load_workbook(messy)["Customers"]["E3"].comment.text

@@ -32,6 +32,9 @@ from sheetcrm.errors import InvalidChange
 from sheetcrm.sync.a1 import cell_address, column_index
 from sheetcrm.sync.values import to_text
 
+ANNOTATION_FILLS = frozenset({"FFC7CE", "FFEB9C"})
+"""The fills sheetcrm marks findings with (errors, warnings); only these count as its own."""
+
 CellValue: TypeAlias = str | int | float | bool | dt.date | dt.datetime | None
 """What a change may write into a cell. Strings are always written as literal text."""
 
@@ -58,13 +61,18 @@ class CellEdit:
 
 @dataclass(frozen=True)
 class SetNote:
-    """Set (or with ``text=None`` remove) the note of a cell; ``old`` is filled in when applied."""
+    """Set (or with ``text=None`` remove) the note of a cell; ``old`` is filled in when applied.
+
+    With ``ours_only`` the change applies only where the cell has no note or one sheetcrm
+    wrote: a person's note is never replaced or removed (the resolved change then keeps it).
+    """
 
     sheet: str
     row: int
     column: str
     text: str | None
     old: str | None = None
+    ours_only: bool = False
     kind: ClassVar[str] = "note"
 
     @property
@@ -74,13 +82,18 @@ class SetNote:
 
 @dataclass(frozen=True)
 class SetFill:
-    """Fill a cell with an RGB colour such as ``"FFF2CC"`` (``None`` clears it)."""
+    """Fill a cell with an RGB colour such as ``"FFF2CC"`` (``None`` clears it).
+
+    With ``ours_only`` it applies only where the cell has no fill or one of
+    :data:`ANNOTATION_FILLS`: a team's own colours are never touched.
+    """
 
     sheet: str
     row: int
     column: str
     color: str | None
     old: str | None = None
+    ours_only: bool = False
     kind: ClassVar[str] = "fill"
 
     @property
@@ -175,6 +188,7 @@ class ReplaceSheet:
     freeze: str | None = None
     column_widths: Mapping[str, float] = field(default_factory=dict)
     old: tuple[tuple[str, ...], ...] | None = None
+    links: Mapping[str, str] = field(default_factory=dict)  # cell → target, e.g. {"B2": "Customers!E14"}
     kind: ClassVar[str] = "replace-sheet"
 
 
@@ -246,13 +260,13 @@ class ChangeSet:
         """Edit one cell; ``old`` is the text the cell held when it was read."""
         self.add(CellEdit(sheet, row, _letters(column), old, new, field))
 
-    def note(self, sheet: str, row: int, column: str, text: str | None) -> None:
-        """Set or remove a cell note."""
-        self.add(SetNote(sheet, row, _letters(column), text))
+    def note(self, sheet: str, row: int, column: str, text: str | None, *, ours_only: bool = False) -> None:
+        """Set or remove a cell note (``ours_only``: never a note a person wrote)."""
+        self.add(SetNote(sheet, row, _letters(column), text, ours_only=ours_only))
 
-    def fill(self, sheet: str, row: int, column: str, color: str | None) -> None:
+    def fill(self, sheet: str, row: int, column: str, color: str | None, *, ours_only: bool = False) -> None:
         """Fill a cell with an RGB colour such as ``"FFF2CC"``, or clear it with ``None``."""
-        self.add(SetFill(sheet, row, _letters(column), _color(color)))
+        self.add(SetFill(sheet, row, _letters(column), _color(color), ours_only=ours_only))
 
     def number_format(self, sheet: str, row: int, column: str, format: str) -> None:
         """Set a cell's number format."""
@@ -280,9 +294,17 @@ class ChangeSet:
         *,
         freeze: str | None = None,
         column_widths: Mapping[str, float] | None = None,
+        links: Mapping[str, str] | None = None,
     ) -> None:
-        """Create or wholly replace a sheet that sheetcrm owns (a report, an issues tab)."""
-        self.add(ReplaceSheet(sheet, tuple(tuple(r) for r in rows), freeze, dict(column_widths or {})))
+        """Create or wholly replace a sheet that sheetcrm owns (a report, an issues tab).
+
+        ``links`` makes cells links to places in the workbook: ``{"B2": "Customers!E14"}``.
+        """
+        self.add(
+            ReplaceSheet(
+                sheet, tuple(tuple(r) for r in rows), freeze, dict(column_widths or {}), links=dict(links or {})
+            )
+        )
 
     # -- looking ----------------------------------------------------------------------------
 
@@ -537,9 +559,11 @@ def _invert_sheet(sheet: str, changes: list[Change]) -> list[Change]:
                 CellEdit(sheet, final_row(change.row), change.column, to_text(change.new), change.old, change.field)
             )
         elif isinstance(change, SetNote):
-            out.append(SetNote(sheet, final_row(change.row), change.column, change.old, change.text))
+            if change.text != change.old:  # an ours_only note left alone changed nothing
+                out.append(SetNote(sheet, final_row(change.row), change.column, change.old, change.text))
         elif isinstance(change, SetFill):
-            out.append(SetFill(sheet, final_row(change.row), change.column, change.old, change.color))
+            if change.color != change.old:
+                out.append(SetFill(sheet, final_row(change.row), change.column, change.old, change.color))
         elif isinstance(change, SetNumberFormat):
             out.append(
                 SetNumberFormat(sheet, final_row(change.row), change.column, change.old or "General", change.format)

@@ -16,6 +16,7 @@ from sheetcrm.errors import CellConflict, InvalidChange, SheetNotFound
 from sheetcrm.sync.a1 import cell_address, column_index, column_letter, qualified
 from sheetcrm.sync.backend import ApplyOutcome
 from sheetcrm.sync.changeset import (
+    ANNOTATION_FILLS,
     AppendRows,
     CellEdit,
     CellValue,
@@ -48,6 +49,7 @@ class GridSheet:
     formats: dict[Cell, str] = field(default_factory=dict)
     dropdowns: dict[str, tuple[tuple[str, ...] | None, str | None]] = field(default_factory=dict)
     formulas: set[Cell] = field(default_factory=set)
+    our_notes: set[Cell] = field(default_factory=set)  # notes sheetcrm wrote (a file keeps their author)
 
     def get(self, row: int, column: int) -> CellValue:
         if row - 1 < len(self.rows) and column - 1 < len(self.rows[row - 1]):
@@ -86,6 +88,7 @@ class GridSheet:
             store.clear()
             store.update(moved)
         self.formulas = {(r + by if r >= at else r, c) for r, c in self.formulas if not (by < 0 and r == at)}
+        self.our_notes = {(r + by if r >= at else r, c) for r, c in self.our_notes if not (by < 0 and r == at)}
 
     def attributes(self, row: int) -> dict[str, dict[str, str]]:
         """The notes, fills and formats of one row, keyed by column letter."""
@@ -177,6 +180,14 @@ class GridBook:
             store = {SetNote: sheet.notes, SetFill: sheet.fills, SetNumberFormat: sheet.formats}[type(change)]
             position = (change.row, column_index(change.column))
             before = store.get(position)
+            if isinstance(change, SetNote) and _someone_elses(change, before, position in sheet.our_notes):
+                return replace(change, text=before, old=before)  # a person's note: left as it is
+            if isinstance(change, SetFill) and _someone_elses(change, before, False):
+                return replace(change, color=before, old=before)  # the team's colour: left as it is
+            if isinstance(change, SetNote):
+                sheet.our_notes.discard(position)
+                if change.text is not None and change.ours_only:
+                    sheet.our_notes.add(position)
             new = (
                 change.text
                 if isinstance(change, SetNote)
@@ -214,6 +225,15 @@ class GridBook:
                     sheet.set(first + offset, column_index(letter), value)
             return replace(change, first_row=first)
         raise InvalidChange(f"unsupported change {change!r}")
+
+
+def _someone_elses(change: Change, before: str | None, ours: bool) -> bool:
+    """Whether an ``ours_only`` note or fill would touch what a person made."""
+    if before is None or not getattr(change, "ours_only", False):
+        return False
+    if isinstance(change, SetNote):
+        return not ours
+    return isinstance(change, SetFill) and before not in ANNOTATION_FILLS
 
 
 def _in_apply_order(changes: ChangeSet) -> list[Change]:

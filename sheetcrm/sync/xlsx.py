@@ -23,6 +23,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.workbook.workbook import Workbook as OpenpyxlWorkbook
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheetcrm.errors import (
@@ -37,6 +38,7 @@ from sheetcrm.errors import (
 from sheetcrm.sync.a1 import MAX_ROWS, cell_address, column_index, qualified
 from sheetcrm.sync.backend import ApplyOutcome, FileBackend
 from sheetcrm.sync.changeset import (
+    ANNOTATION_FILLS,
     AppendRows,
     CellEdit,
     CellValue,
@@ -365,6 +367,10 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
             for c, value in enumerate(row, start=1):
                 if value is not None and value != "":
                     _write_value(sheet.cell(r, c), value, qualified(change.sheet, cell_address(c, r)))
+        for address, target in change.links.items():
+            # a link within the workbook (location=), not a formula and not an external target
+            sheet[address].hyperlink = Hyperlink(ref=address, location=target)
+            sheet[address].style = "Hyperlink"
         if change.freeze:
             sheet.freeze_panes = change.freeze
         for letter, width in change.column_widths.items():
@@ -383,11 +389,16 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
     if isinstance(change, SetNote):
         cell = sheet.cell(change.row, column_index(change.column))
         old_note = cell.comment.text if cell.comment is not None else None
+        if change.ours_only and cell.comment is not None and cell.comment.author != NOTE_AUTHOR:
+            return replace(change, text=old_note, old=old_note)  # a person's note: left as it is
         cell.comment = Comment(change.text, NOTE_AUTHOR) if change.text is not None else None
         return replace(change, old=old_note)
     if isinstance(change, SetFill):
         cell = sheet.cell(change.row, column_index(change.column))
         old_fill = _fill_color(cell)
+        has_fill = cell.fill is not None and cell.fill.fill_type is not None
+        if change.ours_only and has_fill and old_fill not in ANNOTATION_FILLS:
+            return replace(change, color=old_fill, old=old_fill)  # the team's colour: left as it is
         cell.fill = (
             PatternFill(fill_type="solid", fgColor=change.color) if change.color else PatternFill(fill_type=None)
         )
