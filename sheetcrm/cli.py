@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from sheetcrm import __version__
-from sheetcrm.errors import SheetcrmError
+from sheetcrm.errors import InputError, SheetcrmError
 
 log = logging.getLogger("sheetcrm")
 
@@ -279,6 +279,69 @@ def config_show(obj: Context, fmt: str) -> None:
     from sheetcrm.config import render_config
 
     click.echo(render_config(obj.config(), fmt=fmt))  # type: ignore[arg-type]
+
+
+@cli.group()
+def schema() -> None:
+    """Inspect the table schemas (built-in, with the config's changes)."""
+
+
+@schema.command("show")
+@click.option("--table", "tables", multiple=True, help="Only this table (repeatable).")
+@format_option("table", "json")
+@click.pass_obj
+def schema_show(obj: Context, tables: Sequence[str], fmt: str) -> None:
+    """Print each table's fields: type, rules, header aliases."""
+    from sheetcrm.schema.custom import build_schemas
+
+    schemas = build_schemas(obj.config())
+    unknown = [t for t in tables if t not in schemas]
+    if unknown:
+        raise InputError(f"unknown table {unknown[0]!r}", hint=f"choose from {', '.join(schemas)}")
+    chosen = [schemas[t] for t in tables] if tables else list(schemas.values())
+    if fmt == "json":
+        click.echo(json.dumps([describe_schema(s) for s in chosen], ensure_ascii=False, indent=2))
+        return
+    for table in chosen:
+        obj.say(f"{table.key} (sheet {table.sheet!r}, id {table.id_column})")
+        for field in table.fields:
+            rules = ", ".join(
+                rule
+                for rule in (
+                    "required" if field.required else "",
+                    "unique" if field.unique else "",
+                    f"one of {'/'.join(field.choices)}" if field.choices else "",
+                    f"pattern {field.pattern}" if field.pattern else "",
+                    f"→ {field.reference}" if field.reference else "",
+                )
+                if rule
+            )
+            obj.say(f"  {field.name:<16} {field.type!s:<10} {rules}")
+        obj.say()
+
+
+def describe_schema(table: Any) -> dict[str, Any]:
+    """A schema as JSON-ready data."""
+    return {
+        "table": table.key,
+        "sheet": table.sheet,
+        "id_column": table.id_column,
+        "fields": [
+            {
+                "name": f.name,
+                "type": str(f.type),
+                "required": f.required,
+                "unique": f.unique,
+                "choices": list(f.choices),
+                "pattern": f.pattern,
+                "reference": f.reference,
+                "description": f.description,
+                "aliases": list(f.aliases),
+                "group": f.group,
+            }
+            for f in table.fields
+        ],
+    }
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -136,3 +136,18 @@ def test_content_loss_refused_then_written_to_a_new_file(tmp_path: Path) -> None
     assert "written to tidied.xlsx" in done.stdout
     assert sheetcrm.open_workbook(tmp_path / "tidied.xlsx")["S"].value(2, "c") == "padded"
     assert path.read_bytes() == before
+
+
+def test_schema_show(tmp_path: Path) -> None:
+    (tmp_path / "sheetcrm.toml").write_text(
+        '[schema.customers.fields.wechat_id]\ntype = "text"\ndescription = "WeChat ID"\n', encoding="utf-8"
+    )
+    done = run_cli("schema", "show", "--table", "customers", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "customers (sheet 'Customers', id customer_id)" in done.stdout
+    assert "tier" in done.stdout and "one of VIP/Key/Standard" in done.stdout and "wechat_id" in done.stdout
+    shown = json.loads(run_cli("schema", "show", "--format", "json", cwd=tmp_path).stdout)
+    assert [t["table"] for t in shown] == ["customers", "orders", "interactions", "opportunities"]
+    assert "客户名称" in next(f for f in shown[0]["fields"] if f["name"] == "name")["aliases"]
+    bad = run_cli("schema", "show", "--table", "clients", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown table 'clients'" in bad.stderr
