@@ -13,6 +13,8 @@ from sheetcrm.errors import InputError
 from sheetcrm.jobs.tidy import tidy
 from sheetcrm.sample import write_sample_workbook
 from sheetcrm.schema.tables import CRM_TABLES
+from sheetcrm.validate.annotate import annotate
+from sheetcrm.validate.run import validate
 
 WORKBOOK_NAME = "crm.xlsx"
 CONFIG_NAME = "sheetcrm.toml"
@@ -80,9 +82,23 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
         )
 
     say("")
+    say("job validate: check every cell against the schemas, and mark the bad ones in the workbook")
+    report = validate(workbook, config=config)
+    by_code = ", ".join(f"{n} {code}" for code, n in report.stats["by_code"].items())
+    say(f"  {len(report.errors)} errors: {by_code}")
+    for finding in report.errors[:3]:
+        say(f"  {finding.address}: {finding.message}" + (f" (fix: {finding.fix})" if finding.fix else ""))
+    marked = annotate(workbook, report)
+    if marked.run_id:
+        say(f"  annotated as run {marked.run_id}: bad cells filled and noted, every finding on the _issues sheet")
+
+    say("")
     say("where to look:")
     say(f"  open {workbook_path} in Excel or LibreOffice")
-    commands = [(f"sheetcrm -c {config_path} history", "the runs applied, newest last")]
+    commands = [
+        (f"sheetcrm -c {config_path} validate", "every finding, by cell (exit 1 while there are any)"),
+        (f"sheetcrm -c {config_path} history", "the runs applied, newest last"),
+    ]
     if run.run_id:
         commands.append((f"sheetcrm -c {config_path} undo {run.run_id}", "put back exactly what tidy changed"))
     commands.append((f"sheetcrm -c {config_path} config show", "the effective configuration"))

@@ -117,7 +117,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     workbook = sheetcrm.open_workbook(config=tmp_path / "demo" / "sheetcrm.toml")
     assert workbook.sheet_names[:4] == ["Customers", "Orders", "Interactions", "Opportunities"]
     assert len(workbook["Customers"]) >= 300
-    assert [r.command for r in workbook.history()] == ["tidy"]
+    assert [r.command for r in workbook.history()] == ["tidy", "validate --annotate"]
+    assert "_issues" in workbook.sheet_names
     # a second demo run in the same folder starts afresh
     again = run_cli("demo", "--out", "demo", "--customers", "300", "--today", "2026-11-22", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
