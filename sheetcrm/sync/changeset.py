@@ -4,8 +4,8 @@ A ChangeSet lists changes addressed the way the sheet was read: a cell edit name
 the row number it had in the Table and the value seen there, so a backend can refuse
 when a person edited the cell meanwhile. Backends apply the changes in one fixed order:
 
-1. cell-level changes (edits, notes, fills, number formats) and dropdowns,
-   addressed by the row numbers as read;
+1. cell-level changes (edits, notes, fills, number formats), column formats and
+   dropdowns, addressed by the row numbers as read;
 2. row deletions (by row number as read);
 3. row insertions (by the row number each inserted row ends up with);
 4. appended rows (after the last row in use);
@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, TypeAlias
 
 from sheetcrm.errors import InvalidChange
-from sheetcrm.sync.a1 import cell_address, column_index
+from sheetcrm.sync.a1 import MAX_ROWS, cell_address, column_index
 from sheetcrm.sync.values import to_text
 
 ANNOTATION_FILLS = frozenset({"FFC7CE", "FFEB9C"})
@@ -115,6 +115,62 @@ class SetNumberFormat:
     @property
     def cell(self) -> str:
         return cell_address(self.column, self.row)
+
+
+ColumnRuns: TypeAlias = tuple[tuple[int, int, str], ...]
+"""Runs of rows of one column, each with a number format: ``((2, 900, "General"),)``.
+
+A run covers the cells that exist from its first row to its last; rows between them
+without a cell are not part of it (in a file, an empty cell usually has none)."""
+
+
+@dataclass(frozen=True)
+class SetColumnFormat:
+    """Set the number format of a whole column from ``first_row`` down, as one change.
+
+    The column gets ``format`` as its default, which Excel and LibreOffice give every
+    cell typed into it later, and so do its existing cells from ``first_row`` down
+    that are empty or hold text and still have the General format. Cells holding
+    numbers, dates, booleans or formulas, and cells with a format of their own, keep
+    theirs: a new format would change what a person sees there (3.7 shown as 4, a
+    number as a date). ``cells``, when given, says instead exactly which existing
+    cells get which format (undo uses it).
+
+    ``old`` (the column's default before, ``"General"`` when it had none) and
+    ``previous`` (what the cells changed had before, as runs) are filled in when applied.
+    """
+
+    sheet: str
+    column: str
+    format: str
+    first_row: int = 2
+    old: str | None = None
+    cells: ColumnRuns | None = None
+    previous: ColumnRuns | None = None
+    kind: ClassVar[str] = "column-format"
+
+    @property
+    def ref(self) -> str:
+        """The range it covers, in A1 notation: ``"F2:F1048576"``."""
+        return f"{self.column}{self.first_row}:{self.column}{MAX_ROWS}"
+
+
+def format_runs(cells: Iterable[tuple[int, str | None]]) -> ColumnRuns:
+    """Group ``(row, format)`` pairs, ascending by row, into runs of one format.
+
+    A ``None`` format ends the current run: that row's cell exists but is not part of it.
+    """
+    runs: list[tuple[int, int, str]] = []
+    open_run = False
+    for row, format in cells:
+        if format is None:
+            open_run = False
+        elif open_run and runs[-1][2] == format:
+            runs[-1] = (runs[-1][0], row, format)
+        else:
+            runs.append((row, row, format))
+            open_run = True
+    return tuple(runs)
 
 
 @dataclass(frozen=True)
@@ -206,6 +262,7 @@ Change: TypeAlias = (
     | SetNote
     | SetFill
     | SetNumberFormat
+    | SetColumnFormat
     | SetDropdown
     | AppendRows
     | DeleteRows
@@ -221,6 +278,7 @@ _KINDS: dict[str, type[Any]] = {
         SetNote,
         SetFill,
         SetNumberFormat,
+        SetColumnFormat,
         SetDropdown,
         AppendRows,
         DeleteRows,
@@ -271,6 +329,10 @@ class ChangeSet:
     def number_format(self, sheet: str, row: int, column: str, format: str) -> None:
         """Set a cell's number format."""
         self.add(SetNumberFormat(sheet, row, _letters(column), format))
+
+    def column_format(self, sheet: str, column: str, format: str, *, first_row: int = 2) -> None:
+        """Set the number format of a whole column from ``first_row`` down (see :class:`SetColumnFormat`)."""
+        self.add(SetColumnFormat(sheet, _letters(column), format, first_row))
 
     def dropdown(
         self, sheet: str, ref: str, *, choices: Sequence[str] | None = None, source: str | None = None
@@ -364,7 +426,16 @@ class ChangeSet:
         deleted: dict[str, set[int]] = {}
         replaced: set[str] = set()
         seen_cells: set[tuple[str, int, str, str]] = set()
+        seen_columns: set[tuple[str, str]] = set()
         for change in self.changes:
+            if isinstance(change, SetColumnFormat):
+                if (change.sheet, change.column) in seen_columns:
+                    raise InvalidChange(
+                        f"{change.sheet}: two column formats for column {change.column} in one ChangeSet"
+                    )
+                seen_columns.add((change.sheet, change.column))
+                if not 1 <= change.first_row <= MAX_ROWS:
+                    raise InvalidChange(f"{change.sheet}: row {change.first_row} does not exist")
             if isinstance(change, DeleteRows):
                 rows = deleted.setdefault(change.sheet, set())
                 if rows & set(change.rows):
@@ -482,6 +553,8 @@ def _preview(change: Change) -> list[PreviewLine]:
         return [PreviewLine(sheet, change.cell, "fill", change.old or "", change.color or "(cleared)")]
     if isinstance(change, SetNumberFormat):
         return [PreviewLine(sheet, change.cell, "format", change.old or "", change.format)]
+    if isinstance(change, SetColumnFormat):
+        return [PreviewLine(sheet, change.ref, "column format", change.old or "", change.format)]
     if isinstance(change, SetDropdown):
         after = ", ".join(change.choices) if change.choices is not None else (change.source or "(removed)")
         return [PreviewLine(sheet, change.ref, "dropdown", "", after)]
@@ -568,6 +641,15 @@ def _invert_sheet(sheet: str, changes: list[Change]) -> list[Change]:
             out.append(
                 SetNumberFormat(sheet, final_row(change.row), change.column, change.old or "General", change.format)
             )
+        elif isinstance(change, SetColumnFormat):
+            runs = change.previous or ()
+            if deleted or inserted:
+                runs = _renumbered(runs, set(deleted), final_row)
+            out.append(
+                SetColumnFormat(
+                    sheet, change.column, change.old or "General", change.first_row, old=change.format, cells=runs
+                )
+            )
         elif isinstance(change, SetDropdown):
             choices, source = change.old if change.old is not None else (None, None)
             out.append(SetDropdown(sheet, change.ref, choices, source, (change.choices, change.source)))
@@ -581,6 +663,19 @@ def _invert_sheet(sheet: str, changes: list[Change]) -> list[Change]:
         elif isinstance(change, DeleteSheet):
             out.append(ReplaceSheet(sheet, change.old or ()))
     return out
+
+
+def _renumbered(runs: ColumnRuns, deleted: set[int], final_row: Callable[[int], int]) -> ColumnRuns:
+    """Runs renumbered the way rows moved; rows deleted since are no longer there to restore."""
+
+    def rows() -> Iterator[tuple[int, str | None]]:
+        for first, last, format in runs:
+            for row in range(first, last + 1):
+                if row not in deleted:
+                    yield final_row(row), format
+            yield 0, None  # two runs stay two runs
+
+    return format_runs(rows())
 
 
 def _encode(value: Any) -> Any:
@@ -613,14 +708,17 @@ __all__ = [
     "CellValue",
     "Change",
     "ChangeSet",
+    "ColumnRuns",
     "DeleteRows",
     "DeleteSheet",
     "InsertRows",
     "PreviewLine",
     "ReplaceSheet",
     "RowValues",
+    "SetColumnFormat",
     "SetDropdown",
     "SetFill",
     "SetNote",
     "SetNumberFormat",
+    "format_runs",
 ]

@@ -27,10 +27,12 @@ from sheetcrm.sync.changeset import (
     InsertRows,
     ReplaceSheet,
     RowValues,
+    SetColumnFormat,
     SetDropdown,
     SetFill,
     SetNote,
     SetNumberFormat,
+    format_runs,
 )
 from sheetcrm.sync.table import RawSheet
 from sheetcrm.sync.values import to_text
@@ -40,7 +42,10 @@ Cell = tuple[int, int]  # (row, column), both 1-based
 
 @dataclass
 class GridSheet:
-    """One sheet held in memory: values by row, plus notes, fills, formats and dropdowns."""
+    """One sheet held in memory: values by row, plus notes, fills, formats and dropdowns.
+
+    ``column_formats`` holds each column's default number format (by column index).
+    """
 
     name: str
     rows: list[list[CellValue]] = field(default_factory=list)
@@ -49,6 +54,7 @@ class GridSheet:
     formats: dict[Cell, str] = field(default_factory=dict)
     dropdowns: dict[str, tuple[tuple[str, ...] | None, str | None]] = field(default_factory=dict)
     formulas: set[Cell] = field(default_factory=set)
+    column_formats: dict[int, str] = field(default_factory=dict)
     our_notes: set[Cell] = field(default_factory=set)  # notes sheetcrm wrote (a file keeps their author)
 
     def get(self, row: int, column: int) -> CellValue:
@@ -200,6 +206,8 @@ class GridBook:
             else:
                 store[position] = new
             return replace(change, old=before)
+        if isinstance(change, SetColumnFormat):
+            return _set_column_format(sheet, change)
         if isinstance(change, SetDropdown):
             old_dropdown = sheet.dropdowns.get(change.ref)
             if change.choices is None and change.source is None:
@@ -234,6 +242,48 @@ def _someone_elses(change: Change, before: str | None, ours: bool) -> bool:
     if isinstance(change, SetNote):
         return not ours
     return isinstance(change, SetFill) and before not in ANNOTATION_FILLS
+
+
+def _set_column_format(sheet: GridSheet, change: SetColumnFormat) -> SetColumnFormat:
+    """The reference semantics of :class:`SetColumnFormat`; every row of the grid has a cell."""
+    column = column_index(change.column)
+    old = sheet.column_formats.get(column, "General")
+    if change.format == "General":
+        sheet.column_formats.pop(column, None)
+    else:
+        sheet.column_formats[column] = change.format
+    if change.cells is None:
+        targets = [
+            (row, change.format)
+            for row in range(change.first_row, len(sheet.rows) + 1)
+            if (row, column) not in sheet.formats
+            and (row, column) not in sheet.formulas
+            and isinstance(sheet.get(row, column), str | None)
+        ]
+    else:
+        targets = [
+            (row, format)
+            for first, last, format in change.cells
+            for row in range(first, min(last, len(sheet.rows)) + 1)
+        ]
+    previous: list[tuple[int, str | None]] = []
+    for row, format in targets:
+        previous.append((row, sheet.formats.get((row, column), "General")))
+        if format == "General":
+            sheet.formats.pop((row, column), None)
+        else:
+            sheet.formats[(row, column)] = format
+    return replace(change, old=old, previous=_runs(previous))
+
+
+def _runs(cells: list[tuple[int, str | None]]) -> tuple[tuple[int, int, str], ...]:
+    """Runs of consecutive rows only: in memory every row between two changed ones exists."""
+    with_breaks: list[tuple[int, str | None]] = []
+    for row, format in cells:
+        if with_breaks and with_breaks[-1][0] != row - 1:
+            with_breaks.append((row - 1, None))
+        with_breaks.append((row, format))
+    return format_runs(with_breaks)
 
 
 def _in_apply_order(changes: ChangeSet) -> list[Change]:

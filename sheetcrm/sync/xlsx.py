@@ -23,6 +23,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.workbook.workbook import Workbook as OpenpyxlWorkbook
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.dimensions import ColumnDimension
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -35,7 +36,7 @@ from sheetcrm.errors import (
     WorkbookUnreadable,
     WriteRefused,
 )
-from sheetcrm.sync.a1 import MAX_ROWS, cell_address, column_index, qualified
+from sheetcrm.sync.a1 import MAX_ROWS, cell_address, column_index, column_letter, qualified
 from sheetcrm.sync.backend import ApplyOutcome, FileBackend
 from sheetcrm.sync.changeset import (
     ANNOTATION_FILLS,
@@ -48,10 +49,12 @@ from sheetcrm.sync.changeset import (
     DeleteSheet,
     InsertRows,
     ReplaceSheet,
+    SetColumnFormat,
     SetDropdown,
     SetFill,
     SetNote,
     SetNumberFormat,
+    format_runs,
 )
 from sheetcrm.sync.preflight import XlsxInventory, inspect_xlsx, openpyxl_losses, scan_sheet
 from sheetcrm.sync.safewrite import (
@@ -67,6 +70,9 @@ from sheetcrm.sync.values import CONVERTERS, to_text
 
 MAX_CELL_TEXT = 32_767
 NOTE_AUTHOR = "sheetcrm"
+# The width Excel stores for a column of the default width (Calibri 11): a <col> written
+# without one comes back from openpyxl 13 wide, so a new <col> always says its width.
+DEFAULT_COLUMN_WIDTH = 9.140625
 
 
 class XlsxBackend(FileBackend):
@@ -338,6 +344,72 @@ def _dropdown_of(
     return None, None
 
 
+def _column_dimension(sheet: Worksheet, index: int, *, create: bool) -> ColumnDimension | None:
+    """The <col> of one column, split out of a group of columns sharing one (Excel would
+    refuse overlapping <col> elements); created when ``create`` and there is none."""
+    for key, dimension in list(sheet.column_dimensions.items()):
+        low = dimension.min or column_index(key)
+        high = dimension.max or low
+        if not low <= index <= high:
+            continue
+        if low == high:
+            return dimension
+        del sheet.column_dimensions[key]
+        found = dimension
+        for first, last in ((low, index - 1), (index, index), (index + 1, high)):
+            if first <= last:
+                piece = copy(dimension)
+                piece.index = column_letter(first)
+                piece.min, piece.max = first, last
+                sheet.column_dimensions[piece.index] = piece
+                if first == index:
+                    found = piece
+        return found
+    if not create:
+        return None
+    width = sheet.sheet_format.defaultColWidth or DEFAULT_COLUMN_WIDTH
+    dimension = ColumnDimension(sheet, index=column_letter(index), width=width, min=index, max=index)
+    sheet.column_dimensions[dimension.index] = dimension
+    return dimension
+
+
+def _set_column_format(sheet: Worksheet, change: SetColumnFormat) -> SetColumnFormat:
+    """Format a whole column the way Excel does (the <col> element's style), and those of
+    its existing cells that need it, without a cell per row for the rest."""
+    from dataclasses import replace
+
+    index = column_index(change.column)
+    dimension = _column_dimension(sheet, index, create=change.format != "General")
+    old = dimension.number_format if dimension is not None else "General"
+    if dimension is not None:
+        dimension.number_format = change.format
+    cells = sheet._cells  # existing cells only: sheet.cell() would create one per row
+    previous: list[tuple[int, str | None]] = []
+    if change.cells is None:
+        for row in range(change.first_row, sheet.max_row + 1):
+            cell = cells.get((row, index))
+            if cell is None:
+                continue  # no cell: the column's format applies
+            if (
+                isinstance(cell, Cell)
+                and cell.number_format == "General"
+                and (cell.value is None or cell.data_type == "s")
+            ):
+                previous.append((row, cell.number_format))
+                cell.number_format = change.format
+            else:
+                previous.append((row, None))  # numbers, dates, formulas, the team's formats: kept
+    else:
+        for first, last, format in change.cells:
+            for row in range(first, last + 1):
+                cell = cells.get((row, index))
+                if isinstance(cell, Cell):
+                    previous.append((row, cell.number_format))
+                    cell.number_format = format
+            previous.append((0, None))  # two runs stay two runs
+    return replace(change, old=old, previous=format_runs(previous))
+
+
 def _apply_changes(book: OpenpyxlWorkbook, changes: ChangeSet, path: Path) -> ChangeSet:
     from sheetcrm.sync.memory import _in_apply_order  # one definition of the order for every backend
 
@@ -408,6 +480,8 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
         old_format = cell.number_format
         cell.number_format = change.format
         return replace(change, old=old_format)
+    if isinstance(change, SetColumnFormat):
+        return _set_column_format(sheet, change)
     if isinstance(change, SetDropdown):
         validation, old_dropdown = _dropdown_of(sheet, change.ref)
         if validation is not None:
@@ -421,7 +495,7 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
                         hint="put the choices on a sheet and pass source='Sheet!$A$1:$A$N'",
                     )
             else:
-                formula = "=" + str(change.source)
+                formula = str(change.source)  # stored without "=", as Excel and XlsxWriter write it
             new = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True)
             new.add(change.ref)
             sheet.add_data_validation(new)
