@@ -121,17 +121,40 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool)
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--tables",
-    default="customers,orders,interactions,opportunities",
-    show_default=True,
-    help="Comma-separated CRM tables to create.",
+    default=None,
+    help="Comma-separated tables to create [default: every table in the config: customers, orders, interactions, opportunities].",
 )
 @click.pass_obj
-def init(obj: Context, path: Path, tables: str) -> None:
-    """Create a new CRM workbook with a sheet per table."""
+def init(obj: Context, path: Path, tables: str | None) -> None:
+    """Create a new CRM workbook from the schemas: header notes, formats, dropdowns; never overwrites."""
     from sheetcrm.create import create_workbook
+    from sheetcrm.schema.custom import build_schemas
 
-    created = create_workbook(path, tables=[t.strip() for t in tables.split(",") if t.strip()])
+    chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+    created = create_workbook(path, tables=chosen, schemas=build_schemas(obj.config()))
     obj.say(f"created {created}")
+
+
+@cli.command("apply-schema")
+@workbook_argument
+@click.option(
+    "--table", "tables", multiple=True, help="Only this table (repeatable) [default: every table with a sheet]."
+)
+@dry_run_option
+@out_option
+@format_option("table", "json")
+@click.pass_obj
+def apply_schema(
+    obj: Context, workbook: str | None, tables: Sequence[str], dry_run: bool, out: Path | None, fmt: str
+) -> None:
+    """Put the schemas' header notes, number formats and dropdowns onto a workbook; values stay as they are."""
+    from sheetcrm.jobs.apply_schema import apply_schema as run_apply_schema
+
+    with obj.working("applying the schemas…"):
+        result = run_apply_schema(
+            obj.open(workbook), config=obj.config(), tables=tables or None, dry_run=dry_run, out=out
+        )
+    render_apply(obj, result, fmt)
 
 
 @cli.command()
@@ -172,6 +195,117 @@ def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: boo
     with obj.working("tidying…"):
         result = run_tidy(obj.open(workbook), sheets or None, dry_run=dry_run, out=out)
     render_apply(obj, result, fmt)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@workbook_argument
+@click.option("--table", default="customers", show_default=True, help="The CRM table to import into.")
+@click.option("--sheet", default=None, help="The sheet of an .xlsx FILE to read [default: the first].")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="SRC=FIELD",
+    help="Import column SRC as FIELD (repeatable); SRC= drops the column. Aliases map the rest.",
+)
+@click.option("--encoding", default=None, help="Encoding of a CSV FILE [default: detected: UTF-8, GB18030 …].")
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the rejected rows, with their problems, to this CSV file.",
+)
+@click.option("--allow-invalid", is_flag=True, help="Import rows that fail validation too (still listed).")
+@dry_run_option
+@format_option("table", "json")
+@click.pass_obj
+def import_(
+    obj: Context,
+    file: Path,
+    workbook: str | None,
+    table: str,
+    sheet: str | None,
+    mapping: Sequence[str],
+    encoding: str | None,
+    rejects: Path | None,
+    allow_invalid: bool,
+    dry_run: bool,
+    fmt: str,
+) -> int:
+    """Add the rows of a CSV or .xlsx FILE; a row matching a record by id, email or phone updates it.
+
+    Exits 1 when rows were rejected.
+    """
+    from sheetcrm.jobs.importer import import_rows, parse_mapping
+
+    with obj.working(f"importing {file.name}…"):
+        result = import_rows(
+            obj.open(workbook),
+            file,
+            table=table,
+            sheet=sheet,
+            mapping=parse_mapping(mapping),
+            encoding=encoding,
+            config=obj.config(),
+            allow_invalid=allow_invalid,
+            rejects=rejects,
+            dry_run=dry_run,
+        )
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        render_apply(obj, result.applied, fmt)
+        obj.say(result.summary())
+    return EXIT_FINDINGS if result.rejected else EXIT_OK
+
+
+@cli.command()
+@workbook_argument
+@click.option("--table", default="customers", show_default=True, help="The CRM table to export.")
+@click.option(
+    "--where",
+    default=None,
+    help='Rows to keep: field=value, field!=value, field~text, joined by "," (AND), e.g. "tier=VIP,region=East China".',
+)
+@click.option("--columns", default=None, help="Comma-separated fields (or headers) to write, in order [default: all].")
+@click.option("--mask-pii", is_flag=True, help="Mask phones (+86 ****** 8000) and emails (z***@example.cn).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The .csv or .xlsx file to write (the workbook is never written).",
+)
+@format_option("table", "json")
+@click.pass_obj
+def export(
+    obj: Context,
+    workbook: str | None,
+    table: str,
+    where: str | None,
+    columns: str | None,
+    mask_pii: bool,
+    out: Path,
+    fmt: str,
+) -> None:
+    """Write a selection of a table (a segment, a region, an owner's book) to CSV or .xlsx."""
+    from sheetcrm.jobs.exporter import export_table
+
+    chosen = [name.strip() for name in columns.split(",") if name.strip()] if columns else None
+    with obj.working(f"exporting {table}…"):
+        result = export_table(
+            obj.open(workbook),
+            table=table,
+            where=where,
+            columns=chosen,
+            mask_pii=mask_pii,
+            out=out,
+            config=obj.config(),
+        )
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        obj.say(result.summary())
 
 
 @cli.command()

@@ -42,7 +42,7 @@ def test_init_creates_and_never_overwrites(tmp_path: Path) -> None:
     done = run_cli("init", "crm.xlsx", "--tables", "customers,orders", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     workbook = sheetcrm.open_workbook(tmp_path / "crm.xlsx")
-    assert workbook.sheet_names == ["Customers", "Orders"]
+    assert workbook.sheet_names == ["Customers", "Orders", "_lists"]
     assert workbook["Customers"].columns[:3] == ["customer_id", "name", "company"]
     again = run_cli("init", "crm.xlsx", cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
@@ -152,3 +152,29 @@ def test_schema_show(tmp_path: Path) -> None:
     assert "客户名称" in next(f for f in shown[0]["fields"] if f["name"] == "name")["aliases"]
     bad = run_cli("schema", "show", "--table", "clients", cwd=tmp_path)
     assert bad.returncode == 2 and "unknown table 'clients'" in bad.stderr
+
+
+def test_import_then_export_from_the_command_line(tmp_path: Path) -> None:
+    write_xlsx(tmp_path / "crm.xlsx", {"Customers": [list(row) for row in CUSTOMERS]})
+    source = tmp_path / "fair.csv"
+    source.write_bytes(
+        "客户名称,手机,邮箱,客户等级\r\n李娜,139 1234 5678,li.na@example.cn,vip\r\n,,not-an-email,Gold\r\n".encode(
+            "gb18030"
+        )
+    )
+    preview = run_cli("import", "fair.csv", "crm.xlsx", "--dry-run", cwd=tmp_path)
+    assert preview.returncode == 1, preview.stderr  # one row is rejected
+    assert "dry run" in preview.stdout
+    done = run_cli("import", "fair.csv", "crm.xlsx", "--rejects", "rejects.csv", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "undo with: sheetcrm undo" in done.stdout
+    customers = sheetcrm.open_workbook(tmp_path / "crm.xlsx")["Customers"]
+    added = customers.frame[customers.frame["name"] == "李娜"]
+    assert len(added) == 1 and added["tier"].tolist() == ["VIP"]
+    assert (tmp_path / "rejects.csv").exists()
+
+    out = run_cli("export", "crm.xlsx", "--where", "tier=VIP", "--mask-pii", "--out", "vip.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "vip.csv").read_text(encoding="utf-8-sig")
+    assert "李娜" in text and "Zhang Wei" in text and "Jane Smith" not in text
+    assert "139 1234 5678" not in text and "li.na@example.cn" not in text
