@@ -197,6 +197,59 @@ def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: boo
     render_apply(obj, result, fmt)
 
 
+@cli.command()
+@workbook_argument
+@click.option(
+    "--table", "tables", multiple=True, help="Only this table (repeatable) [default: every table with a sheet]."
+)
+@click.option(
+    "--phone-format",
+    type=click.Choice(["e164", "national"]),
+    default="e164",
+    show_default=True,
+    help="How phone numbers are written.",
+)
+@click.option(
+    "--region", "default_region", default="CN", show_default=True, help="Country of phones written without one."
+)
+@click.option(
+    "--day-first/--month-first",
+    "day_first",
+    default=None,
+    help="How to read dates like 5/3/2024 [default: leave them as findings].",
+)
+@dry_run_option
+@out_option
+@format_option("table", "json")
+@click.pass_obj
+def fix(
+    obj: Context,
+    workbook: str | None,
+    tables: Sequence[str],
+    phone_format: str,
+    default_region: str,
+    day_first: bool | None,
+    dry_run: bool,
+    out: Path | None,
+    fmt: str,
+) -> None:
+    """Apply the safe fixes: phones, dates, spacing, full-width forms, choices, tags."""
+    from sheetcrm.jobs.fix import fix as run_fix
+
+    with obj.working("fixing…"):
+        result = run_fix(
+            obj.open(workbook),
+            config=obj.config(),
+            tables=tables or None,
+            phone_format=phone_format,  # type: ignore[arg-type]
+            default_region=default_region,
+            day_first=day_first,
+            dry_run=dry_run,
+            out=out,
+        )
+    render_apply(obj, result, fmt)
+
+
 @cli.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @workbook_argument

@@ -10,6 +10,7 @@ from pathlib import Path
 from sheetcrm.api import open_workbook
 from sheetcrm.config import default_config, load_config, write_config
 from sheetcrm.errors import InputError
+from sheetcrm.jobs.fix import fix
 from sheetcrm.jobs.tidy import tidy
 from sheetcrm.sample import write_sample_workbook
 from sheetcrm.schema.tables import CRM_TABLES
@@ -80,6 +81,13 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
         say(
             f"  applied as run {run.run_id}; the workbook as it was is in {_shown(run.backup.parent) if run.backup else '-'}"
         )
+
+    say("")
+    say("job fix: phones to E.164, dates to YYYY-MM-DD, choices to their spelling; ambiguous values left alone")
+    fixed = fix(workbook, config=config)
+    say(f"  {len(fixed.changes)} cells fixed" + (f" as run {fixed.run_id}" if fixed.run_id else ""))
+    for line in fixed.changes.lines()[:3]:
+        say(f"  {line.sheet}!{line.where}: {line.before} → {line.after}")
 
     say("")
     say("job validate: check every cell against the schemas, and mark the bad ones in the workbook")

@@ -117,7 +117,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     workbook = sheetcrm.open_workbook(config=tmp_path / "demo" / "sheetcrm.toml")
     assert workbook.sheet_names[:4] == ["Customers", "Orders", "Interactions", "Opportunities"]
     assert len(workbook["Customers"]) >= 300
-    assert [r.command for r in workbook.history()] == ["tidy", "validate --annotate"]
+    assert [r.command for r in workbook.history()] == ["tidy", "fix", "validate --annotate"]
     assert "_issues" in workbook.sheet_names
     # a second demo run in the same folder starts afresh
     again = run_cli("demo", "--out", "demo", "--customers", "300", "--today", "2026-11-22", cwd=tmp_path)
@@ -178,3 +178,24 @@ def test_import_then_export_from_the_command_line(tmp_path: Path) -> None:
     text = (tmp_path / "vip.csv").read_text(encoding="utf-8-sig")
     assert "李娜" in text and "Zhang Wei" in text and "Jane Smith" not in text
     assert "139 1234 5678" not in text and "li.na@example.cn" not in text
+
+
+def test_fix_previews_applies_and_leaves_fewer_findings(tmp_path: Path) -> None:
+    rows = [
+        ["customer_id", "name", "phone", "tier", "created_at"],
+        ["C-000001", "Zhang Wei", "138 0013 8000", "vip", "2024/3/5"],
+        ["C-000002", "Jane Smith", "(415) 555-0134", "Key", "5/3/2024"],
+    ]
+    path = write_xlsx(tmp_path / "crm.xlsx", {"Customers": rows})
+    before = run_cli("validate", "crm.xlsx", "--format", "json", cwd=tmp_path)
+    preview = run_cli("fix", "crm.xlsx", "--dry-run", cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    assert "+8613800138000" in preview.stdout and "dry run" in preview.stdout
+    done = run_cli("fix", "crm.xlsx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = sheetcrm.open_workbook(path)["Customers"]
+    assert table.value(2, "phone") == "+8613800138000" and table.value(2, "tier") == "VIP"
+    assert table.value(2, "created_at") == "2024-03-05"
+    assert table.value(3, "created_at") == "5/3/2024"  # day or month first: never guessed
+    after = run_cli("validate", "crm.xlsx", "--format", "json", cwd=tmp_path)
+    assert len(json.loads(after.stdout)["findings"]) < len(json.loads(before.stdout)["findings"])
