@@ -11,10 +11,11 @@ import pytest
 from conftest import write_xlsx
 
 import sheetcrm
-from sheetcrm.config import default_config
+from sheetcrm.config import SchemaConfig, default_config
 from sheetcrm.errors import InputError
 from sheetcrm.jobs.fix import fix, plan_fix
 from sheetcrm.sample import write_sample_workbook
+from sheetcrm.schema.custom import FieldConfig
 
 # fmt: off
 CUSTOMERS = [
@@ -172,9 +173,6 @@ def test_tables_and_settings(messy: Path) -> None:
 def test_custom_schema_field(messy: Path) -> None:
     # a team's own column becomes a field through the config; then it is fixed too
     config = default_config().model_copy(deep=True)
-    from sheetcrm.config import SchemaConfig
-    from sheetcrm.schema.custom import FieldConfig
-
     config.schema_["customers"] = SchemaConfig(fields={"wechat": FieldConfig(type="id", header="WeChat")})
     changes = plan_fix(sheetcrm.open_workbook(messy), config=config, tables=["customers"])
     assert {c.cell: c.new for c in changes if c.field == "wechat"} == {"H2": "wx 1", "H4": "x"}  # type: ignore[union-attr]

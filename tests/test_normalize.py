@@ -177,7 +177,7 @@ def test_phones_agree_with_phonenumbers(region: str, national: bool) -> None:
     assert result.fixed.index.isin(values.index).all()
 
 
-@pytest.mark.parametrize("country_code", [86, 1])
+@pytest.mark.parametrize("country_code", [86, 1, 7, 44])
 def test_validity_is_phonenumbers_is_valid_number(country_code: int) -> None:
     # the exactness the fast path relies on, over numbers of every length and prefix
     rng = random.Random(country_code)

@@ -39,12 +39,14 @@ def plan_fix(
     default_region: str = "CN",
     day_first: bool | None = None,
 ) -> ChangeSet:
-    """A ChangeSet with one edit per cell whose value has a safe fix.
+    """A ChangeSet with one edit per cell whose value has a safe fix, column by column.
 
     ``tables`` are table keys (default: every table whose sheet is in the workbook);
     ``schemas`` default to the built-in ones with the config's changes. Phones become
-    E.164 (``phone_format="national"``: the national format of ``default_region``);
-    numeric dates such as ``5/3/2024`` are only read with ``day_first`` set.
+    E.164 (``phone_format="national"``: the national format of ``default_region``, the
+    country of numbers written without a country code); a date such as ``5/3/2024``, which
+    could be either, is only read with ``day_first`` set. Each edit writes text, as
+    validate reads it, with ``old`` the text read and ``field`` the field's name.
 
         >>> changes = plan_fix(workbook, tables=["customers"], day_first=True)
         >>> changes.counts()

@@ -71,24 +71,29 @@ class Normalized:
         return len(self.fixed)
 
 
-# A converter turns one distinct value into (new text, ambiguous?).
-Converter = Callable[[str], tuple[str, bool]]
+# A converter turns one distinct value into its new text; it adds the values it finds
+# ambiguous to a set (returning a flag with every value would cost a tuple per value).
+Converter = Callable[[str], str]
 
 
-def _by_value(values: pd.Series[str], convert: Converter) -> Normalized:
-    """Run ``convert`` once per distinct value and spread the results back over the rows."""
+def _by_value(values: pd.Series[str], convert: Converter, ambiguous: set[str] | None = None) -> Normalized:
+    """Run ``convert`` once per distinct value and spread the results back over the rows.
+
+    ``ambiguous`` is the set ``convert`` adds ambiguous values to.
+    """
     text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("str")
     codes, uniques = pd.factorize(text)  # a missing value (NaN) is code -1 and never changes
     distinct = np.asarray(uniques, dtype=object)
-    # a million (text, flag) tuples and match objects are no garbage: the collector would
-    # walk them all again and again, which takes longer than the work itself
+    # a million new strings and match objects are no garbage: the collector would walk them
+    # all again and again, which takes longer than the work itself
     with collector_paused():
-        results = [convert(value) for value in distinct.tolist()]
-    new = np.array([result[0] for result in results] + [""], dtype=object)
+        new = np.array([*map(convert, distinct.tolist()), ""], dtype=object)
     changed = np.append(new[:-1] != distinct, False)
-    unsure = np.array([result[1] for result in results] + [False], dtype=bool)
     rows = changed[codes]
     fixed = pd.Series(new[codes[rows]], index=values.index[rows], dtype="str")
+    if not ambiguous:
+        return Normalized(fixed, values.index[:0])
+    unsure = np.append(pd.Index(distinct).isin(list(ambiguous)), False)
     return Normalized(fixed, values.index[unsure[codes]])
 
 
@@ -133,7 +138,7 @@ def normalize_text(values: pd.Series[str], *, free: bool = True) -> Normalized:
         >>> normalize_text(pd.Series(["  ＶＩＰ客户，  回访 "])).fixed.tolist()
         ['VIP客户， 回访']
     """
-    return _by_value(values, lambda value: (_free_text(value) if free else _one_line(value), False))
+    return _by_value(values, _free_text if free else _one_line)
 
 
 # --------------------------------------------------------------------------- phones
@@ -191,20 +196,38 @@ def _validity(country_code: int) -> Callable[[str], bool]:
     the number belongs to the first region of the code whose leading digits it starts with,
     or else whose numbers it matches, and is valid if it is a number of that region.
     """
-    regions: list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = []
+    # Steps in the regions' order: a region without leading digits is one step (its pattern);
+    # consecutive regions with leading digits are one regex whose first matching group says
+    # which region a number belongs to (the NANP has 23 of them: one call instead of 23).
+    steps: list[tuple[re.Pattern[str] | None, list[re.Pattern[str] | None]]] = []
+    grouped = False  # whether the last step is such a regex, to add the next region to
     for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(code)
-        if metadata is not None:
-            leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
-            regions.append((leading, _region_pattern(code)))
+        if metadata is None:
+            continue
+        leading = metadata.leading_digits
+        if not leading:
+            steps.append((None, [_region_pattern(code)]))
+            grouped = False
+        elif re.compile(leading).groups:  # groups of its own: a step of its own
+            steps.append((re.compile(f"(?:{leading})()"), [_region_pattern(code)]))
+            grouped = False
+        elif grouped:
+            previous, patterns = steps[-1]
+            assert previous is not None
+            steps[-1] = (re.compile(f"{previous.pattern}|({leading})"), [*patterns, _region_pattern(code)])
+        else:
+            steps.append((re.compile(f"({leading})"), [_region_pattern(code)]))
+            grouped = True
 
     def valid(national: str) -> bool:
-        for leading, pattern in regions:
-            if leading is not None:
-                if leading.match(national):
-                    return pattern is not None and pattern.fullmatch(national) is not None
-            elif pattern is not None and pattern.fullmatch(national):
-                return True
+        for leading, patterns in steps:
+            if leading is None:
+                if patterns[0] is not None and patterns[0].fullmatch(national):
+                    return True
+            elif match := leading.match(national):
+                pattern = patterns[0] if len(patterns) == 1 else patterns[(match.lastindex or 1) - 1]
+                return pattern is not None and pattern.fullmatch(national) is not None
         return False
 
     return valid
@@ -307,11 +330,13 @@ def normalize_phones(
         prefixes[86].add("0086")
     valid = {86: _validity(86), 1: _validity(1)}
 
-    def convert(value: str) -> tuple[str, bool]:
+    plus = {86: "+86", 1: "+1"}
+
+    def convert(value: str) -> str:
         if value.isascii():  # the common case, without _one_line's call and check
             text = " ".join(value.split())
             if e164 and text[:1] == "+" and text[1:].isdigit():
-                return text, False  # E.164 already, or digits only a person can mend
+                return text  # E.164 already, or digits only a person can mend
             # str.replace is several times faster than translate
             compact = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
             compact = compact.replace(".", "").replace("/", "")
@@ -319,26 +344,33 @@ def normalize_phones(
             text = _one_line(value)
             compact = text.translate(_PHONE_SEPARATORS)
         if not text:
-            return text, False
-        for pattern in (common, shapes):
-            match = pattern.fullmatch(compact)
-            if match is None:
-                continue
+            return text
+        match = common.fullmatch(compact)
+        if match is not None:  # valid and written as phonenumbers would: the common case, kept short
             group = match.lastindex or 0
             country_code = country_of_group[group]
-            if (match[group - 1] or "") not in prefixes[country_code]:
-                continue
-            national = match[group]
-            if pattern is shapes and not valid[country_code](national):
-                return text, False
-            if e164 or pattern is common:  # a CN mobile or a US number: written as phonenumbers would
+            if (match[group - 1] or "") in prefixes[country_code]:
+                if e164:
+                    return plus[country_code] + match[group]
                 domestic = country_code == region.country_code
-                return _fast_format(country_code, national, e164=e164, domestic=domestic), False
-            number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
-            return _phone_text(number, region, e164=e164), False
-        return _slow_phone(text, compact, region, e164=e164)
+                return _fast_format(country_code, match[group], e164=False, domestic=domestic)
+        match = shapes.fullmatch(compact)
+        if match is not None:
+            group = match.lastindex or 0
+            country_code = country_of_group[group]
+            if (match[group - 1] or "") in prefixes[country_code]:
+                national = match[group]
+                if not valid[country_code](national):
+                    return text
+                number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+                return _phone_text(number, region, e164=e164)
+        result, ambiguous = _slow_phone(text, compact, region, e164=e164)
+        if ambiguous:
+            unsure.add(value)
+        return result
 
-    return _by_value(values, convert)
+    unsure: set[str] = set()
+    return _by_value(values, convert, unsure)
 
 
 def _valid_elsewhere(digits: str, region: _Region) -> bool:
@@ -353,7 +385,7 @@ def _valid_elsewhere(digits: str, region: _Region) -> bool:
             continue
         prefix = str(code)
         national = digits[len(prefix) :] if digits.startswith(prefix) else digits.removeprefix("0")
-        if _validity(code)(national) or _validity(code)(digits):
+        if _validity(code)(national) or (national != digits and _validity(code)(digits)):
             return True
     return False
 
@@ -491,17 +523,20 @@ def normalize_dates(values: pd.Series[str], *, day_first: bool | None = None, se
         ['2024-03-05', '2024-03-05', '2024-03-05']
     """
 
-    def convert(value: str) -> tuple[str, bool]:
+    def convert(value: str) -> str:
         text = _one_line(value)
         if not text or _ISO_DATE.fullmatch(text):
-            return text, False
+            return text
         date, ambiguous = _parse_date(text, day_first)
+        if ambiguous:
+            unsure.add(value)
         if date is None and serials:
             moment = _parse_serial(text, with_time=False)
             date = moment.date() if moment is not None else None
-        return (date.isoformat() if date is not None else text), ambiguous
+        return date.isoformat() if date is not None else text
 
-    return _by_value(values, convert)
+    unsure: set[str] = set()
+    return _by_value(values, convert, unsure)
 
 
 def normalize_datetimes(values: pd.Series[str], *, day_first: bool | None = None, serials: bool = True) -> Normalized:
@@ -516,31 +551,34 @@ def normalize_datetimes(values: pd.Series[str], *, day_first: bool | None = None
         ['2024-03-05 09:05', '2024-03-05 14:30']
     """
 
-    def convert(value: str) -> tuple[str, bool]:
+    def convert(value: str) -> str:
         text = _one_line(value)
         if not text or _ISO_DATETIME.fullmatch(text):
-            return text, False
+            return text
         if serials and (moment := _parse_serial(text, with_time=True)) is not None:
             if moment.time() == dt.time(0):
-                return moment.date().isoformat(), False
-            return moment.strftime("%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S"), False
+                return moment.date().isoformat()
+            return moment.strftime("%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S")
         time = _TIME.fullmatch(text)
         date, ambiguous = _parse_date(time[1] if time else text, day_first)
         if date is None:
-            return text, ambiguous
+            if ambiguous:
+                unsure.add(value)
+            return text
         if time is None:
-            return date.isoformat(), False
+            return date.isoformat()
         hour, minute = int(time[2]), int(time[3])
         if time[5]:
             if not 1 <= hour <= 12:
-                return text, False
+                return text
             hour = hour % 12 + (12 if time[5] in "Pp" else 0)
         if hour > 23 or minute > 59 or (time[4] is not None and int(time[4]) > 59):
-            return text, False
+            return text
         clock = f"{hour:02d}:{minute:02d}" + (f":{time[4]}" if time[4] is not None else "")
-        return f"{date.isoformat()} {clock}", False
+        return f"{date.isoformat()} {clock}"
 
-    return _by_value(values, convert)
+    unsure: set[str] = set()
+    return _by_value(values, convert, unsure)
 
 
 # --------------------------------------------------------------------------- emails, choices, tags
@@ -553,12 +591,12 @@ def normalize_emails(values: pd.Series[str]) -> Normalized:
     ['Li.Na@example.com']
     """
 
-    def convert(value: str) -> tuple[str, bool]:
+    def convert(value: str) -> str:
         text = _one_line(value)
         local, at, domain = text.rpartition("@")
         if not at or not local or "@" in local:
-            return text, False
-        return f"{local}@{domain.lower()}", False
+            return text
+        return f"{local}@{domain.lower()}"
 
     return _by_value(values, convert)
 
@@ -581,9 +619,9 @@ def normalize_choices(values: pd.Series[str], field: Field) -> Normalized:
     """
     lookup = _choice_lookup(field)
 
-    def convert(value: str) -> tuple[str, bool]:
+    def convert(value: str) -> str:
         text = _one_line(value)
-        return lookup.get(fold(text), text), False
+        return lookup.get(fold(text), text)
 
     return _by_value(values, convert)
 
@@ -599,16 +637,16 @@ def normalize_tags(values: pd.Series[str], field: Field) -> Normalized:
     """
     lookup = _choice_lookup(field)
 
-    def convert(value: str) -> tuple[str, bool]:
+    def convert(value: str) -> str:
         text = _one_line(value)
         items = [item.strip() for item in text.split(",") if item.strip()]
         if field.choices:
             chosen = [lookup.get(fold(item)) for item in items]
             if None in chosen:
-                return text, False
+                return text
             items = [item for item in chosen if item is not None]
         unique = {fold(item): item for item in reversed(items)}  # the first spelling of each tag wins
-        return ", ".join(sorted(unique.values(), key=lambda item: (fold(item), item))), False
+        return ", ".join(sorted(unique.values(), key=lambda item: (fold(item), item)))
 
     return _by_value(values, convert)
 
@@ -638,21 +676,24 @@ def normalize_numbers(values: pd.Series[str], *, kind: FieldType = FieldType.dec
         raise ValueError(f"kind is integer, decimal or money, not {kind!r}")
     shape = _INTEGER if kind is FieldType.integer else _DECIMAL
 
-    def convert(value: str) -> tuple[str, bool]:
+    def convert(value: str) -> str:
         text = _one_line(value)
         number = text.translate(_MINUS_SIGNS)
         if kind is FieldType.money and (match := _CURRENCY.fullmatch(number)):
             sign, digits = (match[1], match[2]) if match[2] is not None else ("", match[3])
             if sign and digits[:1] in "+-":
-                return text, False  # two signs
+                return text  # two signs
             number = sign + digits
         if match := _GROUPED.fullmatch(number):
             number = match[1] + match[2].replace(",", "") + (match[3] or "")
         if shape.fullmatch(number):
-            return number, False
-        return text, bool(_DECIMAL_COMMA.fullmatch(number.lstrip("$¥￥€£")))
+            return number
+        if _DECIMAL_COMMA.fullmatch(number.lstrip("$¥￥€£")):
+            unsure.add(value)
+        return text
 
-    return _by_value(values, convert)
+    unsure: set[str] = set()
+    return _by_value(values, convert, unsure)
 
 
 # --------------------------------------------------------------------------- one column
