@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sheetcrm.errors import HeaderError
-from sheetcrm.sync.a1 import cell_address, column_index, column_letter, qualified
+from sheetcrm.sync.a1 import cell_address, column_letter, qualified
 
 
 @dataclass
@@ -178,8 +178,3 @@ def _header_offset(raw: RawSheet, header_row: int | None, where: str) -> int | N
 def _empty_table(raw: RawSheet, header_row: int) -> Table:
     frame = pd.DataFrame(index=pd.Index([], dtype="int64", name="row"))
     return Table(raw.name, header_row, frame, {}, raw.formulas)
-
-
-def letters_to_positions(letters: dict[str, str]) -> dict[str, int]:
-    """Header → 1-based column index."""
-    return {name: column_index(letter) for name, letter in letters.items()}

@@ -68,8 +68,3 @@ CONVERTERS: dict[type, Callable[[Any], str]] = {
     dt.datetime: _datetime_text,
     type(None): lambda _: "",
 }
-
-
-def converter(value: object) -> Callable[[Any], str]:
-    """The fastest text conversion for a value of this exact type (``to_text`` for others)."""
-    return CONVERTERS.get(type(value), to_text)
