@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sheetcrm.errors import HeaderError
 from sheetcrm.sync.a1 import cell_address, column_letter, qualified
@@ -21,6 +23,10 @@ class RawSheet:
     ``rows[i][j]`` is the cell at row ``first_row + i`` and column ``first_column + j``
     (both 1-based). Empty cells are ``""``. ``formulas`` holds the addresses (``"H2"``)
     of cells whose value is the cached result of a formula.
+
+    A reader of big sheets may hand over the same cells column by column instead
+    (``RawSheet.from_columns``): one pyarrow string array per column, all of one length,
+    which become the Table's columns without a Python object per cell.
     """
 
     name: str
@@ -28,6 +34,31 @@ class RawSheet:
     first_row: int = 1
     first_column: int = 1
     formulas: frozenset[str] = frozenset()
+    columns: list[pa.LargeStringArray] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_columns(
+        cls,
+        name: str,
+        columns: list[pa.LargeStringArray],
+        *,
+        first_row: int = 1,
+        first_column: int = 1,
+        formulas: frozenset[str] = frozenset(),
+    ) -> RawSheet:
+        """A sheet given column by column; ``rows`` is then left empty."""
+        if len({len(column) for column in columns}) > 1:
+            raise ValueError("the columns of a sheet must all have the same length")
+        return cls(name, [], first_row, first_column, formulas, columns)
+
+    def column_major(self) -> list[pa.LargeStringArray]:
+        """The cells as one string array per column (rows padded to the widest)."""
+        if self.columns is not None:
+            return self.columns
+        width = max((len(row) for row in self.rows), default=0)
+        padded = [row if len(row) == width else row + [""] * (width - len(row)) for row in self.rows]
+        # transposing with zip(*rows) runs in C
+        return [pa.array(column, pa.large_string()) for column in zip(*padded, strict=True)] if padded else []
 
 
 @dataclass(frozen=True)
@@ -103,21 +134,22 @@ def build_table(raw: RawSheet, *, header_row: int | None = None, source: str = "
     empty rows are left out of the frame (their numbers are simply absent from the index).
     """
     where = f"{source}: sheet {raw.name!r}" if source else f"sheet {raw.name!r}"
-    offset = _header_offset(raw, header_row, where)
+    columns = raw.column_major()
+    offset = _header_offset(raw.first_row, columns, header_row, where)
     if offset is None:
         return _empty_table(raw, header_row or 1)
-    header_cells = raw.rows[offset]
-    width = max((len(row) for row in raw.rows[offset:]), default=0)
     header_number = raw.first_row + offset
+    # every step below is a vectorised pyarrow call: a 1M-row sheet is 14M cells
+    body = [column.slice(offset + 1) for column in columns]
+    filled = [pc.not_equal(column, "") for column in body]
 
     names: list[str] = []
     positions: list[int] = []
-    body = raw.rows[offset + 1 :]
-    for j in range(width):
-        text = header_cells[j].strip() if j < len(header_cells) else ""
+    for j, column in enumerate(columns):
+        text = str(column[offset].as_py()).strip()
         letter = column_letter(raw.first_column + j)
         if not text:
-            if not any(j < len(row) and row[j] != "" for row in body):
+            if not pc.any(filled[j]).as_py():
                 continue  # an unused column: no header, no data
             text = f"(column {letter})"
         names.append(text)
@@ -135,13 +167,10 @@ def build_table(raw: RawSheet, *, header_row: int | None = None, source: str = "
             hint="give each column a distinct header, or set header_row in the config if the header is elsewhere",
         )
 
-    # transposing with zip(*rows) runs in C: a 1M-row sheet is 14M cells
-    first_data = raw.first_row + offset + 1
-    index = [first_data + i for i, row in enumerate(body) if any(row)]
-    rows = [row if len(row) >= width else row + [""] * (width - len(row)) for row in body if any(row)]
-    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+    kept = functools.reduce(pc.or_, filled)
+    index = np.flatnonzero(kept.to_numpy(zero_copy_only=False)) + header_number + 1
     frame = pd.DataFrame(
-        {name: np.array(transposed[j], dtype=object) for name, j in zip(names, positions, strict=True)},
+        {name: pc.filter(body[j], kept) for name, j in zip(names, positions, strict=True)},
         index=pd.Index(index, dtype="int64", name="row"),
         columns=names,
         dtype="str",  # pandas' own string dtype; no value is ever missing, empty cells are ""
@@ -160,19 +189,26 @@ def fingerprint(frame: pd.DataFrame, header_row: int) -> str:
     return digest.hexdigest()[:32]
 
 
-def _header_offset(raw: RawSheet, header_row: int | None, where: str) -> int | None:
+def _header_offset(
+    first_row: int, columns: list[pa.LargeStringArray], header_row: int | None, where: str
+) -> int | None:
+    height = len(columns[0]) if columns else 0
     if header_row is not None:
-        offset = header_row - raw.first_row
-        if offset < 0 or offset >= len(raw.rows) or not any(raw.rows[offset]):
+        offset = header_row - first_row
+        if offset < 0 or offset >= height or not any(column[offset].as_py() for column in columns):
             raise HeaderError(
                 f"{where}: the configured header row {header_row} is empty",
                 hint="set header_row to the row that holds the column names, or remove it to use the first non-empty row",
             )
         return offset
-    for offset, row in enumerate(raw.rows):
-        if any(cell.strip() for cell in row):
+    for offset in range(min(height, 64)):  # the header is nearly always within the first rows
+        if any(str(column[offset].as_py()).strip() for column in columns):
             return offset
-    return None
+    if height <= 64:
+        return None
+    blank = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in columns]
+    position = pc.index(functools.reduce(pc.and_, blank), False).as_py()
+    return None if position < 0 else int(position)
 
 
 def _empty_table(raw: RawSheet, header_row: int) -> Table:
