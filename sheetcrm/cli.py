@@ -147,7 +147,7 @@ def init(obj: Context, path: Path, tables: str | None) -> None:
 def apply_schema(
     obj: Context, workbook: str | None, tables: Sequence[str], dry_run: bool, out: Path | None, fmt: str
 ) -> None:
-    """Put the schemas' header notes, number formats and dropdowns onto a workbook; values stay as they are."""
+    """Put the schemas' header notes, number formats, dropdowns and date/number validations onto a workbook; values stay as they are."""
     from sheetcrm.jobs.apply_schema import apply_schema as run_apply_schema
 
     with obj.working("applying the schemas…"):

@@ -27,7 +27,6 @@ import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
 
 import openpyxl
 from openpyxl.comments import Comment
@@ -40,6 +39,7 @@ from sheetcrm.errors import InputError
 from sheetcrm.schema.fields import NUMERIC_TYPES, Field, FieldType, display_width
 from sheetcrm.schema.tables import CRM_TABLES, TableSchema
 from sheetcrm.sync.a1 import MAX_ROWS, column_letter, quote_sheet
+from sheetcrm.sync.changeset import MAX_ERROR_MESSAGE, MAX_ERROR_TITLE, ValidationOperator, ValidationRule
 from sheetcrm.sync.safewrite import replace_atomically
 
 __all__ = [
@@ -50,6 +50,8 @@ __all__ = [
     "header_note",
     "list_label",
     "list_source",
+    "value_rule",
+    "value_validation",
     "write_templates",
 ]
 
@@ -69,8 +71,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 """The committed templates under ``templates/``: file name -> the built-in tables it holds."""
 
 # Excel's limits on a data validation's messages (longer ones make it repair the file).
-_MAX_TITLE = 32
-_MAX_MESSAGE = 255
+_MAX_TITLE = MAX_ERROR_TITLE
+_MAX_MESSAGE = MAX_ERROR_MESSAGE
 _MAX_SHEET_NAME = 31
 _BAD_SHEET_NAME = re.compile(r"[:\\/?*\[\]]")
 _MAX_NOTE_CHOICES = 12  # more choices than this: the note points at the dropdown instead
@@ -185,41 +187,54 @@ def dropdown_validation(field: Field, source: str) -> DataValidation:
     return _error(validation, field.header, "Choose one of: " + ", ".join(field.choices))
 
 
-def value_validation(field: Field) -> DataValidation | None:
-    """The date or number validation of a column, where Excel has one for the field's type."""
+def value_rule(field: Field) -> ValidationRule | None:
+    """The date or number rule of a column, where Excel has one for the field's type.
+
+    ``init`` puts it on a new workbook's columns and ``apply-schema`` on an existing one's::
+
+        >>> value_rule(CRM_TABLES["interactions"].field("rating")).describe()
+        'whole number between 1 and 5'
+    """
+    title = _clip(field.header, _MAX_TITLE)
     if field.type in (FieldType.date, FieldType.datetime):
         last = float(_serial(LAST_DATE))
         if field.type is FieldType.datetime:
             last += 86_399 / 86_400  # a time on the last day is still that day
-        validation = DataValidation(
-            type="date",
-            operator="between",
-            formula1="1",  # Excel's serial number of 1900-01-01
-            formula2=f"{last:.16g}",
-            allow_blank=True,
-            showErrorMessage=True,
+        return ValidationRule(
+            "date",
+            "between",
+            "1",  # Excel's serial number of 1900-01-01
+            f"{last:.16g}",
+            error_title=title,
+            error=_clip(f"Enter a date from {FIRST_DATE} to {LAST_DATE}, as YYYY-MM-DD.", _MAX_MESSAGE),
         )
-        return _error(validation, field.header, f"Enter a date from {FIRST_DATE} to {LAST_DATE}, as YYYY-MM-DD.")
     bounds = _bounds_phrase(field)
     if not bounds:
         return None
     low, high = field.minimum, field.maximum
-    operator: Literal["between", "greaterThanOrEqual", "lessThanOrEqual"]
+    operator: ValidationOperator
     if low is not None and high is not None:
         operator, first, second = "between", _number(low), _number(high)
     elif low is not None:
         operator, first, second = "greaterThanOrEqual", _number(low), None
     else:
         operator, first, second = "lessThanOrEqual", _number(high), None
-    validation = DataValidation(
-        type="whole" if field.type is FieldType.integer else "decimal",
-        operator=operator,
-        formula1=first,
-        formula2=second,
-        allow_blank=True,
-        showErrorMessage=True,
+    return ValidationRule(
+        "whole" if field.type is FieldType.integer else "decimal",
+        operator,
+        first,
+        second,
+        error_title=title,
+        error=_clip(f"Enter {bounds}.", _MAX_MESSAGE),
     )
-    return _error(validation, field.header, f"Enter {bounds}.")
+
+
+def value_validation(field: Field) -> DataValidation | None:
+    """The date or number validation of a column (:func:`value_rule`) as openpyxl writes it."""
+    from sheetcrm.sync.xlsx import data_validation  # one way to write a rule, for init and apply-schema
+
+    rule = value_rule(field)
+    return data_validation(rule) if rule is not None else None
 
 
 # -- building a workbook ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -65,6 +66,7 @@ def test_rules_go_onto_the_known_columns_and_every_value_stays(messy: Path) -> N
         "note": 6,
         "column-format": 4,
         "dropdown": 1,
+        "validation": 1,
         "replace-sheet": 1,
     }
     same_frames(before, frames(messy))
@@ -92,9 +94,17 @@ def test_rules_go_onto_the_known_columns_and_every_value_stays(messy: Path) -> N
     # the team's column: no note, its width, no format, no validation
     assert sheet["F1"].comment is None and sheet.column_dimensions["F"].width == 25
     assert sheet.column_dimensions["F"].number_format == "General"
-    (validation,) = sheet.data_validations.dataValidation
-    assert (validation.type, str(validation.sqref)) == ("list", "E2:E1048576")
-    assert validation.formula1.lstrip("=") == "_lists!$A$2:$A$4"
+    dropdown, birthday = sorted(sheet.data_validations.dataValidation, key=lambda v: str(v.sqref))
+    assert (dropdown.type, str(dropdown.sqref)) == ("list", "E2:E1048576")
+    assert dropdown.formula1.lstrip("=") == "_lists!$A$2:$A$4"
+    assert (birthday.type, str(birthday.sqref), birthday.operator, birthday.formula1, birthday.formula2) == (
+        "date",
+        "G2:G1048576",
+        "between",
+        "1",
+        "109939",
+    )
+    assert book[LISTS_SHEET].sheet_state == "hidden"
     # the lists of the dropdowns the sheet has: no consent column, no consent list
     assert [[c.value for c in row] for row in book[LISTS_SHEET].iter_rows()] == [
         ["customers.tier"],
@@ -141,7 +151,7 @@ def test_undo_restores_the_workbook(messy: Path) -> None:
 def test_a_dry_run_writes_nothing(messy: Path) -> None:
     before = messy.read_bytes()
     result = apply_schema(sheetcrm.open_workbook(messy), config=CONFIG, dry_run=True)
-    assert result.dry_run and not result.applied and len(result.changes) == 12
+    assert result.dry_run and not result.applied and len(result.changes) == 13
     assert "E2:E1048576" in result.preview() and "column format" in result.preview()
     assert messy.read_bytes() == before
 
@@ -355,3 +365,117 @@ def test_a_column_format_in_an_xlsx_file(tmp_path: Path) -> None:
     sheet = openpyxl.load_workbook(tmp_path / "s.xlsx")["S"]
     assert [sheet[f"C{r}"].number_format for r in (2, 5, 7, 9)] == ["General"] * 4
     assert sheet.column_dimensions["C"].number_format == sheet.column_dimensions["E"].number_format == "General"
+
+
+# -- date and number validations, the hidden _lists sheet ---------------------------------------------
+
+
+def value_validations(sheet: Any) -> dict[str, tuple[Any, ...]]:
+    """A sheet's data validations other than dropdowns, as everything Excel shows of them."""
+    return {
+        str(v.sqref): (
+            v.type,
+            v.operator,
+            v.formula1,
+            v.formula2,
+            v.allow_blank,
+            v.showErrorMessage,
+            v.errorTitle,
+            v.error,
+        )
+        for v in sheet.data_validations.dataValidation
+        if v.type != "list"
+    }
+
+
+@pytest.fixture
+def orders(tmp_path: Path) -> Path:
+    """A plain Orders sheet as a team keeps it: the built-in headers, two orders, no rules."""
+    schema = CRM_TABLES["orders"]
+    row = dict.fromkeys(schema.headers, None) | {"order_id": "O-1", "order_date": dt.date(2024, 3, 1), "quantity": 2}
+    return write_xlsx(tmp_path / "orders.xlsx", {"Orders": [list(schema.headers), list(row.values())]})
+
+
+def test_dates_and_bounded_numbers_get_the_validations_of_a_new_workbook(orders: Path, tmp_path: Path) -> None:
+    result = apply_schema(sheetcrm.open_workbook(orders), config=CONFIG)
+    assert [(line.where, line.after) for line in result.changes.lines() if line.action == "validation"] == [
+        ("C2:C1048576", "date between 1900-01-01 and 2200-12-31"),
+        ("F2:F1048576", "whole number ≥ 0"),
+        ("G2:G1048576", "number ≥ 0"),
+        ("H2:H1048576", "number ≥ 0"),
+        ("J2:J1048576", "date between 1900-01-01 and 2200-12-31"),
+        ("K2:K1048576", "date between 1900-01-01 and 2200-12-31"),
+    ]
+    written = value_validations(openpyxl.load_workbook(orders)["Orders"])
+    new = create_workbook(tmp_path / "new.xlsx", tables=["orders"])
+    assert written == value_validations(openpyxl.load_workbook(new)["Orders"])  # type, bounds, messages: all
+    assert written["H2:H1048576"][6:] == ("amount", "Enter a number of at least 0.")
+    assert not plan_apply_schema(sheetcrm.open_workbook(orders), config=CONFIG)  # a second run writes nothing
+
+
+def test_undo_removes_the_validations_and_the_lists_sheet(orders: Path) -> None:
+    workbook = sheetcrm.open_workbook(orders)
+    result = apply_schema(workbook, config=CONFIG)
+    assert result.run_id is not None
+    book = openpyxl.load_workbook(orders)
+    assert book.sheetnames == ["Orders", LISTS_SHEET]
+    assert book[LISTS_SHEET].sheet_state == "hidden"  # created hidden, as init makes it
+    assert book["Orders"].sheet_state == "visible" and book.active is not None and book.active.title == "Orders"
+    workbook.undo(result.run_id)
+    book = openpyxl.load_workbook(orders)
+    assert book.sheetnames == ["Orders"]
+    assert book["Orders"].data_validations.dataValidation == []
+    assert plan_apply_schema(sheetcrm.open_workbook(orders), config=CONFIG).counts()["validation"] == 6
+
+
+def test_a_teams_own_date_and_number_validations_stay(orders: Path) -> None:
+    book = openpyxl.load_workbook(orders)
+    sheet = book["Orders"]
+    amount = DataValidation(type="decimal", operator="greaterThan", formula1="0", errorTitle="No refunds here")
+    amount.add("H2:H1048576")  # the whole column, as sheetcrm's, but the team's own rule
+    order_date = DataValidation(type="date", operator="greaterThanOrEqual", formula1="45292")
+    order_date.add("C2:C500")
+    quantity = DataValidation(type="whole", operator="between", formula1="1", formula2="99", errorTitle="quantity")
+    quantity.add("F2:F1048576")  # sheetcrm's range, type and title: its own, out of date
+    for validation in (amount, order_date, quantity):
+        sheet.add_data_validation(validation)
+    book.save(orders)
+    team = value_validations(sheet)
+
+    changes = plan_apply_schema(sheetcrm.open_workbook(orders), config=CONFIG)
+    validations = [line for line in changes.lines() if line.action == "validation"]
+    assert [line.where for line in validations] == ["F2:F1048576", "G2:G1048576", "J2:J1048576", "K2:K1048576"]
+    assert (validations[0].before, validations[0].after) == ("whole number between 1 and 99", "whole number ≥ 0")
+    sheetcrm.open_workbook(orders).apply(changes)
+    written = value_validations(openpyxl.load_workbook(orders)["Orders"])
+    assert written["H2:H1048576"] == team["H2:H1048576"] and written["C2:C500"] == team["C2:C500"]
+    assert written["F2:F1048576"][:4] == ("whole", "greaterThanOrEqual", "0", None)
+    assert "C2:C1048576" not in written
+    assert not plan_apply_schema(sheetcrm.open_workbook(orders), config=CONFIG)
+
+
+def test_its_own_validation_is_brought_up_to_date(tmp_path: Path) -> None:
+    path = create_workbook(tmp_path / "crm.xlsx", tables=["interactions"])
+    wider = {
+        **CRM_TABLES,
+        "interactions": CRM_TABLES["interactions"].with_changes(fields={"rating": {"maximum": 10}}),
+    }
+    result = apply_schema(sheetcrm.open_workbook(path), schemas=wider, tables=["interactions"])
+    assert [(line.where, line.action, line.before, line.after) for line in result.changes.lines()][1:] == [
+        ("H2:H1048576", "validation", "whole number between 1 and 5", "whole number between 1 and 10"),
+    ]
+    rating = value_validations(openpyxl.load_workbook(path)["Interactions"])["H2:H1048576"]
+    assert rating[:4] == ("whole", "between", "1", "10") and rating[7] == "Enter a whole number from 1 to 10."
+    assert not plan_apply_schema(sheetcrm.open_workbook(path), schemas=wider, tables=["interactions"])
+
+
+def test_validations_and_the_hidden_lists_in_memory() -> None:
+    schema = CRM_TABLES["orders"]
+    backend = MemoryBackend({"Orders": [list(schema.headers), ["O-1"]]})
+    workbook = Workbook(backend)
+    result = apply_schema(workbook, config=CONFIG)
+    assert result.changes.counts()["validation"] == 6
+    sheet = backend.book.sheets["Orders"]
+    assert {ref: rule.describe() for ref, rule in sheet.validations.items()}["F2:F1048576"] == "whole number ≥ 0"
+    assert backend.book.sheets[LISTS_SHEET].hidden and not sheet.hidden
+    assert not plan_apply_schema(workbook, config=CONFIG)

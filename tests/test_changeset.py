@@ -10,6 +10,9 @@ import pytest
 from sheetcrm import ChangeSet, InvalidChange, MemoryBackend, Workbook
 from sheetcrm.errors import CellConflict
 from sheetcrm.sync.a1 import column_letter
+from sheetcrm.sync.changeset import ReplaceSheet, SetValidation, ValidationRule
+
+RATING = ValidationRule("whole", "between", "1", "5", error_title="rating", error="Enter a whole number from 1 to 5.")
 
 
 def grid(rows: int = 6) -> list[list[object]]:
@@ -18,7 +21,16 @@ def grid(rows: int = 6) -> list[list[object]]:
 
 def snapshot(backend: MemoryBackend) -> dict[str, object]:
     return {
-        name: (sheet.raw().rows, dict(sheet.notes), dict(sheet.fills), dict(sheet.formats), dict(sheet.dropdowns))
+        name: (
+            sheet.raw().rows,
+            dict(sheet.notes),
+            dict(sheet.fills),
+            dict(sheet.formats),
+            dict(sheet.dropdowns),
+            dict(sheet.validations),
+            dict(sheet.column_formats),
+            sheet.hidden,
+        )
         for name, sheet in backend.book.sheets.items()
     }
 
@@ -71,9 +83,16 @@ def test_json_round_trip_keeps_types() -> None:
     changes.edit("S", 5, "A", old="", new="00123")
     changes.edit("S", 6, "A", old="", new=True)
     changes.dropdown("S", "B2:B100", choices=["VIP", "Key"])
-    changes.replace_sheet("R", [["a", 1], ["b", None]], freeze="A2", column_widths={"A": 20})
+    changes.validation("S", "C2:C1048576", rule=RATING)
+    changes.add(SetValidation("S", "D2:D1048576", None, old=ValidationRule("date", "greaterThan", "45292")))
+    changes.replace_sheet("R", [["a", 1], ["b", None]], freeze="A2", column_widths={"A": 20}, hidden=True)
     again = ChangeSet.from_json(changes.to_json())
     assert again.to_json() == changes.to_json()
+    assert again.changes[5:] == changes.changes[5:]  # rules come back as ValidationRules
+    assert isinstance(again.changes[7], SetValidation) and again.changes[7].old == ValidationRule(
+        "date", "greaterThan", "45292"
+    )
+    assert isinstance(again.changes[8], ReplaceSheet) and again.changes[8].hidden
     assert [c.new for c in again.changes[:5]] == [  # type: ignore[union-attr]
         dt.date(2024, 2, 29),
         dt.datetime(2024, 2, 29, 8, 30),
@@ -141,21 +160,104 @@ def random_changeset(rng: random.Random, backend: MemoryBackend) -> ChangeSet:
     if rng.random() < 0.5:
         changes.append("S", [{"A": f"new {i}", "C": i} for i in range(rng.randint(1, 3))])
     if rng.random() < 0.3:
-        changes.replace_sheet("Report", [["k", "v"], ["a", rng.randint(0, 9)]])
+        changes.replace_sheet("Report", [["k", "v"], ["a", rng.randint(0, 9)]], hidden=rng.random() < 0.5)
+    if rng.random() < 0.3:
+        changes.replace_sheet("_lists", [["S.tier"], ["VIP"]], hidden=rng.random() < 0.5)
     if rng.random() < 0.3:
         changes.dropdown("S", "D2:D100", choices=["VIP", "Key", "Standard"])
+    if rng.random() < 0.5:
+        changes.validation("S", rng.choice(["B2:B1048576", "C2:C1048576"]), rule=rng.choice([RATING, None]))
     return changes
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_invert_restores_exactly(seed: int) -> None:
     rng = random.Random(seed)
-    backend = MemoryBackend({"S": grid(12)})
+    backend = MemoryBackend({"S": grid(12), "_lists": [["S.tier"], ["Gold"]]})
     backend.book.sheets["S"].notes[(4, 2)] = "team note"
     backend.book.sheets["S"].fills[(5, 1)] = "FF0000"
+    backend.book.sheets["S"].validations["C2:C1048576"] = ValidationRule("decimal", "greaterThan", "0")
+    backend.book.sheets["S"].column_formats[3] = "@"
+    backend.book.sheets["_lists"].hidden = True
     workbook = Workbook(backend)
     before = snapshot(backend)
     result = workbook.apply(random_changeset(rng, backend))
     restored = ChangeSet.from_json(result.changes.to_json()).invert()
     workbook.apply(restored)
     assert snapshot(backend) == before
+
+
+def test_a_validation_is_checked_previewed_and_undone() -> None:
+    changes = ChangeSet()
+    changes.validation("S", "C2:C1048576", rule=ValidationRule("date", "between", "1", "109939"))
+    changes.validation("S", "D2:D1048576", rule=ValidationRule("decimal", "greaterThanOrEqual", "0"))
+    changes.validation("S", "E2:E9", rule=None)
+    assert [(line.where, line.action, line.before, line.after) for line in changes.lines()] == [
+        ("C2:C1048576", "validation", "", "date between 1900-01-01 and 2200-12-31"),
+        ("D2:D1048576", "validation", "", "number ≥ 0"),
+        ("E2:E9", "validation", "", "(removed)"),
+    ]
+    assert changes.counts() == {"validation": 3}
+    backend = MemoryBackend({"S": grid()})
+    backend.book.sheets["S"].validations["E2:E9"] = RATING
+    result = Workbook(backend).apply(changes)
+    assert result.changes.lines()[2].before == "whole number between 1 and 5"
+    sheet = backend.book.sheets["S"]
+    assert set(sheet.validations) == {"C2:C1048576", "D2:D1048576"}
+    Workbook(backend).apply(result.changes.invert())
+    assert backend.book.sheets["S"].validations == {"E2:E9": RATING}
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (ValidationRule("list", "between", "1", "2"), "unknown validation type 'list'"),  # type: ignore[arg-type]
+        (ValidationRule("whole", "about", "1"), "unknown operator 'about'"),  # type: ignore[arg-type]
+        (ValidationRule("whole", "between", "1"), "takes two values"),
+        (ValidationRule("whole", "greaterThan", "1", "2"), "takes one value"),
+        (ValidationRule("date", "greaterThan", ""), "needs formula1"),
+        (ValidationRule("decimal", "greaterThan", "0", error_title="x" * 33), "error titles of 32"),
+    ],
+)
+def test_a_rule_excel_would_not_take_is_refused(rule: ValidationRule, message: str) -> None:
+    changes = ChangeSet()
+    changes.validation("S", "C2:C9", rule=rule)
+    with pytest.raises(InvalidChange, match=message):
+        changes.check()
+
+
+def test_two_validations_on_one_range_are_refused() -> None:
+    changes = ChangeSet()
+    changes.validation("S", "C2:C9", rule=RATING)
+    changes.validation("S", "C2:C9", rule=None)
+    with pytest.raises(InvalidChange, match="two validations for C2:C9"):
+        changes.check()
+
+
+def test_a_hidden_sheet_and_its_undo() -> None:
+    backend = MemoryBackend({"S": grid(), "_lists": [["old"]]})
+    backend.book.sheets["_lists"].hidden = True
+    changes = ChangeSet()
+    changes.replace_sheet("_lists", [["new"]])  # replaced visible: hiding is asked for, never kept
+    changes.replace_sheet("_report", [["k"]], hidden=True)
+    result = Workbook(backend).apply(changes)
+    assert "1 rows, hidden" in result.preview()
+    assert not backend.book.sheets["_lists"].hidden and backend.book.sheets["_report"].hidden
+    Workbook(backend).apply(result.changes.invert())
+    assert list(backend.book.sheets) == ["S", "_lists"] and backend.book.sheets["_lists"].hidden
+    only = ChangeSet()
+    only.replace_sheet("S", [["a"]], hidden=True)
+    with pytest.raises(InvalidChange, match="no visible sheet"):
+        Workbook(MemoryBackend({"S": grid()})).apply(only)
+
+
+def test_appended_cells_take_their_columns_format() -> None:
+    backend = MemoryBackend({"S": [["id", "phone", "birthday", "name"]]})
+    sheet = backend.book.sheets["S"]
+    sheet.column_formats.update({1: "@", 2: "@", 3: "yyyy-mm-dd"})
+    changes = ChangeSet()
+    changes.append("S", [{"A": "C-1", "B": "00123", "C": dt.date(2024, 2, 29), "D": "Li Na"}, {"B": "+86 138"}])
+    Workbook(backend).apply(changes)
+    sheet = backend.book.sheets["S"]
+    assert sheet.formats == {(2, 1): "@", (2, 2): "@", (2, 3): "yyyy-mm-dd", (3, 2): "@"}
+    assert sheet.raw().rows[1:] == [["C-1", "00123", "2024-02-29", "Li Na"], ["", "+86 138"]]

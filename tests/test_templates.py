@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
@@ -281,3 +282,37 @@ def test_libreoffice_opens_a_template(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     pdf = tmp_path / "crm.pdf"
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
+
+
+# -- writing into a new workbook ---------------------------------------------------------------
+
+
+def test_rows_appended_to_a_new_workbook_take_the_columns_formats(tmp_path: Path) -> None:
+    path = create_workbook(tmp_path / "crm.xlsx", tables=["customers"])  # a header and nothing else
+    schema = CRM_TABLES["customers"]
+    letter = {field.name: column_letter(i) for i, field in enumerate(schema.fields, start=1)}
+    rows = [
+        {"customer_id": "C-000001", "name": "Li Na", "phone": "00123", "birthday": dt.date(1990, 1, 2)},
+        {"customer_id": "C-000002", "phone": "+8613800138000", "postcode": "02134", "tier": "VIP"},
+    ]
+    changes = sheetcrm.ChangeSet("first customers")
+    changes.append("Customers", [{letter[name]: value for name, value in row.items()} for row in rows])
+    sheetcrm.open_workbook(path).apply(changes)
+
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    columns = sheet.column_dimensions
+    for number, row in enumerate(rows, start=2):
+        for name in row:
+            cell = sheet[f"{letter[name]}{number}"]
+            assert cell.number_format == columns[letter[name]].number_format, cell.coordinate
+    assert {sheet[f"{letter['phone']}{n}"].number_format for n in (2, 3)} == {"@"}
+    assert sheet[f"{letter['birthday']}2"].number_format == "yyyy-mm-dd"
+    assert sheet[f"{letter['name']}2"].number_format == sheet[f"{letter['tier']}3"].number_format == "General"
+    assert not sheet["B2"].font.b  # the header's look is not copied into the first row
+    table = sheetcrm.open_workbook(path)["Customers"]
+    assert [table.value(2, "phone"), table.value(3, "phone"), table.value(3, "postcode")] == [
+        "00123",
+        "+8613800138000",
+        "02134",
+    ]
+    assert table.value(2, "birthday") == "1990-01-02"

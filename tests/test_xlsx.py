@@ -9,17 +9,21 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import CUSTOMERS, with_cached_formula, write_xlsx
+from openpyxl.styles import PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
 
 import sheetcrm
 from sheetcrm import ChangeSet
 from sheetcrm.errors import (
     CellConflict,
     ContentWouldBeLost,
+    InvalidChange,
     SheetNotFound,
     UndoRefused,
     WorkbookChanged,
     WorkbookLocked,
 )
+from sheetcrm.sync.changeset import ValidationRule
 
 TRICKY = [
     "00123",
@@ -407,3 +411,107 @@ def test_sparse_bomb_without_dimension_is_refused_before_calamine(tmp_path: Path
             archive.writestr(name, data)
     with pytest.raises(sheetcrm.WorkbookUnreadable, match="sparse-sheet bomb"):
         sheetcrm.open_workbook(path)["S"]
+
+
+# -- validations, hidden sheets, the format of appended cells ------------------------------------------
+
+
+def test_a_validation_in_an_xlsx_file(crm: Path) -> None:
+    book = openpyxl.load_workbook(crm)
+    team = DataValidation(
+        type="whole", operator="lessThan", formula1="100", allow_blank=False, showErrorMessage=True, errorTitle="Ours"
+    )
+    team.add("E2:E9")
+    tier = DataValidation(type="list", formula1='"VIP,Key"')
+    tier.add("E2:E9")  # a dropdown on the same range is a SetDropdown's, and stays
+    book["Customers"].add_data_validation(team)
+    book["Customers"].add_data_validation(tier)
+    book.save(crm)
+
+    rating = ValidationRule("whole", "between", "1", "5", error_title="rating", error="From 1 to 5.")
+    changes = ChangeSet("rules")
+    changes.validation("Customers", "E2:E9", rule=rating)
+    changes.validation("Customers", "C2:C1048576", rule=ValidationRule("date", "greaterThanOrEqual", "45292"))
+    result = sheetcrm.open_workbook(crm).apply(changes)
+    assert [(line.where, line.before, line.after) for line in result.changes.lines()] == [
+        ("E2:E9", "whole number < 100", "whole number between 1 and 5"),
+        ("C2:C1048576", "", "date ≥ 2024-01-01"),
+    ]
+
+    def rules() -> list[tuple[object, ...]]:
+        sheet = openpyxl.load_workbook(crm)["Customers"]
+        return sorted(
+            (str(v.sqref), v.type, v.operator, v.formula1, v.formula2, v.allow_blank, v.errorTitle, v.error)
+            for v in sheet.data_validations.dataValidation
+        )
+
+    assert rules() == [
+        ("C2:C1048576", "date", "greaterThanOrEqual", "45292", None, True, None, None),
+        ("E2:E9", "list", None, '"VIP,Key"', None, False, None, None),
+        ("E2:E9", "whole", "between", "1", "5", True, "rating", "From 1 to 5."),
+    ]
+    assert result.run_id is not None
+    sheetcrm.open_workbook(crm).undo(result.run_id)
+    assert rules() == [
+        ("E2:E9", "list", None, '"VIP,Key"', None, False, None, None),
+        ("E2:E9", "whole", "lessThan", "100", None, False, "Ours", None),  # the team's, as it was
+    ]
+
+
+def test_a_hidden_sheet_in_an_xlsx_file(crm: Path) -> None:
+    changes = ChangeSet()
+    changes.replace_sheet("_lists", [["customers.tier"], ["VIP"]], hidden=True)
+    first = sheetcrm.open_workbook(crm).apply(changes)
+    book = openpyxl.load_workbook(crm)
+    assert [(s.title, s.sheet_state) for s in book.worksheets] == [
+        ("Customers", "visible"),
+        ("Orders", "visible"),
+        ("_lists", "hidden"),
+    ]
+    assert sheetcrm.open_workbook(crm)["_lists"].frame["customers.tier"].tolist() == ["VIP"]  # still read
+    again = ChangeSet()
+    again.replace_sheet("_lists", [["customers.tier"], ["Key"]])  # replaced visible
+    second = sheetcrm.open_workbook(crm).apply(again)
+    assert openpyxl.load_workbook(crm)["_lists"].sheet_state == "visible"
+    assert second.run_id is not None and first.run_id is not None
+    sheetcrm.open_workbook(crm).undo(second.run_id)
+    assert openpyxl.load_workbook(crm)["_lists"].sheet_state == "hidden"  # undo hides it again
+    sheetcrm.open_workbook(crm).undo(first.run_id)
+    assert openpyxl.load_workbook(crm).sheetnames == ["Customers", "Orders"]
+
+    hide_all = ChangeSet()
+    hide_all.replace_sheet("Customers", [["a"]], hidden=True)
+    hide_all.replace_sheet("Orders", [["b"]], hidden=True)
+    before = crm.read_bytes()
+    with pytest.raises(InvalidChange, match="no visible sheet"):
+        sheetcrm.open_workbook(crm).apply(hide_all)
+    assert crm.read_bytes() == before
+
+
+def test_appended_cells_take_the_columns_number_format(crm: Path) -> None:
+    book = openpyxl.load_workbook(crm)
+    book["Customers"]["B5"].fill = PatternFill(fill_type="solid", fgColor="FFF2CC")  # the team's look, row above
+    book.save(crm)
+    formats = ChangeSet("phones as text")
+    formats.column_format("Customers", "C", "@")
+    formats.column_format("Customers", "F", "yyyy-mm-dd")
+    sheetcrm.open_workbook(crm).apply(formats)
+    appended = ChangeSet("new customers")
+    appended.append(
+        "Customers",
+        [
+            {"A": "C-000005", "B": "Li Na", "C": "00123", "F": dt.date(2024, 2, 29)},
+            {"A": "C-000006", "C": "+8613800138000", "F": "2024-03-01"},
+        ],
+    )
+    result = sheetcrm.open_workbook(crm).apply(appended)
+    assert result.changes.changes[0].first_row == 6  # type: ignore[union-attr]
+    sheet = openpyxl.load_workbook(crm)["Customers"]
+    assert [(sheet[f"C{r}"].value, sheet[f"C{r}"].data_type, sheet[f"C{r}"].number_format) for r in (6, 7)] == [
+        ("00123", "s", "@"),
+        ("+8613800138000", "s", "@"),
+    ]
+    assert [sheet[f"F{r}"].number_format for r in (6, 7)] == ["yyyy-mm-dd", "yyyy-mm-dd"]
+    assert sheet["B6"].fill.fgColor.rgb.endswith("FFF2CC")  # the style of the row above, as before
+    assert sheet["A6"].number_format == "General"  # a column without a format of its own
+    assert sheetcrm.open_workbook(crm)["Customers"].frame.loc[6, "phone"] == "00123"

@@ -13,11 +13,15 @@ it puts what ``sheetcrm init`` gives a new workbook:
   General format (numbers, dates and cells the team formatted keep theirs);
 - for an enum field, a dropdown reading its choices from the hidden ``_lists`` sheet,
   unless the column has a data validation of the team's own. ``_lists`` is written when
-  its lists change; the lists of tables not applied this time stay where they are.
+  its lists change (created hidden); the lists of tables not applied this time stay
+  where they are;
+- for a date field and a number field with a minimum or maximum, the data validation a
+  new workbook has (:func:`~sheetcrm.create.value_rule`), unless the column has one of
+  the team's own. One sheetcrm put there is known by its range (the whole column below
+  the header), type and error title, and is brought up to date.
 
 The team's own columns and every value stay as they are. What is already in place is
-not planned again, so a second run has no changes. Not done on an existing workbook (a
-ChangeSet has no change for it yet): the date and number validations of a new one.
+not planned again, so a second run has no changes.
 """
 
 from __future__ import annotations
@@ -34,13 +38,13 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS
 from openpyxl.utils.cell import range_boundaries
 
 from sheetcrm.config import Config, load_config
-from sheetcrm.create import LISTS_SHEET, dropdown_fields, header_note, list_label, list_source
+from sheetcrm.create import LISTS_SHEET, dropdown_fields, header_note, list_label, list_source, value_rule
 from sheetcrm.errors import InputError
 from sheetcrm.schema.custom import build_schemas
 from sheetcrm.schema.fields import display_width
 from sheetcrm.schema.tables import TableSchema
 from sheetcrm.sync.a1 import MAX_COLUMNS, MAX_ROWS, column_index, column_letter, split_address
-from sheetcrm.sync.changeset import CellValue, ChangeSet
+from sheetcrm.sync.changeset import VALIDATION_TYPES, CellValue, ChangeSet, SetValidation, ValidationRule
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
 __all__ = ["apply_schema", "plan_apply_schema"]
@@ -56,6 +60,8 @@ class SheetRules:
     """Each column's own number format, by letter (absent: General)."""
     validations: list[tuple[str, str, str]] = field(default_factory=list)
     """The data validations: (ranges, type, formula1 without a leading =)."""
+    value_rules: dict[str, ValidationRule] = field(default_factory=dict)
+    """The date, number and other value validations (not lists) in full, by their ranges."""
 
 
 def plan_apply_schema(
@@ -65,7 +71,7 @@ def plan_apply_schema(
     config: Config | None = None,
     tables: Sequence[str] | None = None,
 ) -> ChangeSet:
-    """The ChangeSet putting header notes, number formats and dropdowns on the tables' columns.
+    """The ChangeSet putting header notes, number formats, dropdowns and validations on the tables' columns.
 
     ``tables`` are table keys (default: every table whose sheet is in the workbook);
     ``schemas`` default to the built-in ones with the config's changes applied.
@@ -99,6 +105,12 @@ def plan_apply_schema(
                 label = list_label(schema, field_)
                 lists[label] = field_.choices  # a list already on _lists keeps its column
                 wanted.append((schema.sheet, letter, first, label, rules))
+            rule = value_rule(field_) if name not in with_dropdown else None
+            if rule is not None and not _ruled_by_team(rules, letter, first, rule):
+                ref = f"{letter}{first}:{letter}{MAX_ROWS}"
+                present = rules.value_rules.get(ref)
+                if present != rule:  # the rule there as ``old``, so that a dry run shows it
+                    changes.add(SetValidation(schema.sheet, ref, rule, old=present))
     position = {label: index for index, label in enumerate(lists, start=1)}
     for sheet, letter, first, label, rules in wanted:
         ref = f"{letter}{first}:{letter}{MAX_ROWS}"
@@ -164,13 +176,13 @@ def _read_lists(workbook: Workbook) -> list[tuple[str, tuple[str, ...]]]:
 def _plan_lists(changes: ChangeSet, workbook: Workbook, lists: Mapping[str, tuple[str, ...]]) -> None:
     """Write the lists: a new ``_lists`` sheet, or the cells that change on the one there.
 
-    Editing cells rather than replacing the sheet keeps it hidden (a replaced sheet comes
-    back visible) and leaves whatever else it holds alone.
+    A new sheet is hidden, as in a new workbook. Editing cells of the one there leaves
+    whatever else it holds alone, and it stays hidden or not as the team has it.
     """
     rows = _lists_rows(lists)
     table = workbook[LISTS_SHEET] if LISTS_SHEET in workbook.sheet_names else None
     if table is None or table.header_row != 1:
-        changes.replace_sheet(LISTS_SHEET, rows, column_widths=_lists_widths(lists))
+        changes.replace_sheet(LISTS_SHEET, rows, column_widths=_lists_widths(lists), hidden=True)
         return
     old: dict[tuple[int, str], str] = {}
     for header, letter in table.letters.items():
@@ -212,9 +224,27 @@ def _validated_by_team(rules: SheetRules, letter: str, first: int) -> bool:
     replaced; any other one is the team's, and stays.
     """
     ref = f"{letter}{first}:{letter}{MAX_ROWS}"
+    return _covered(rules, letter, first, lambda where, kind: where == ref and kind == "list")
+
+
+def _ruled_by_team(rules: SheetRules, letter: str, first: int, rule: ValidationRule) -> bool:
+    """Whether a data validation other than sheetcrm's own ``rule`` covers the column.
+
+    A rule on exactly ``letter{first}:letter1048576`` of the same type with the error
+    title sheetcrm writes (the field's header) is one apply-schema or ``init`` put there,
+    and is brought up to date; any other one is the team's, and stays.
+    """
+    ref = f"{letter}{first}:{letter}{MAX_ROWS}"
+    present = rules.value_rules.get(ref)
+    ours = present is not None and (present.type, present.error_title) == (rule.type, rule.error_title)
+    return _covered(rules, letter, first, lambda where, kind: ours and where == ref and kind == rule.type)
+
+
+def _covered(rules: SheetRules, letter: str, first: int, ours: Callable[[str, str], bool]) -> bool:
+    """Whether a data validation that is not ``ours(ranges, type)`` covers the column from row ``first`` down."""
     column = column_index(letter)
     for where, kind, _ in rules.validations:
-        if where == ref and kind == "list":
+        if ours(where, kind):
             continue
         for part in where.split():
             try:
@@ -271,6 +301,9 @@ def _memory_rules(sheet: object, header_row: int) -> SheetRules:
     for ref, (choices, source) in sheet.dropdowns.items():
         formula = source if source is not None else '"' + ",".join(choices or ()) + '"'
         rules.validations.append((ref, "list", formula))
+    for ref, rule in sheet.validations.items():
+        rules.validations.append((ref, rule.type, rule.formula1))
+        rules.value_rules[ref] = rule
     return rules
 
 
@@ -302,6 +335,7 @@ def _xlsx_rules(path: Path, part: str, header_row: int) -> SheetRules:
         rb"<" + pfx + rb"dataValidation\s([^>]*?)(?:/>|>(.*?)</" + pfx + rb"dataValidation\s*>)", re.S
     )
     formula1 = re.compile(rb"<" + pfx + rb"formula1\s*>(.*?)</" + pfx + rb"formula1\s*>", re.S)
+    formula2 = re.compile(rb"<" + pfx + rb"formula2\s*>(.*?)</" + pfx + rb"formula2\s*>", re.S)
     rules = SheetRules()
     with preflight._open_zip(path) as archive:
         present = set(archive.namelist())
@@ -323,10 +357,36 @@ def _xlsx_rules(path: Path, part: str, header_row: int) -> SheetRules:
         attributes = _attributes(match.group(1))
         if "sqref" not in attributes:
             continue  # an x14 validation, which names its ranges differently (and openpyxl drops)
-        found = formula1.search(match.group(2) or b"")
-        text = unescape(found.group(1).decode("utf-8"), {"&quot;": '"', "&apos;": "'"}) if found else ""
-        rules.validations.append((attributes["sqref"], attributes.get("type", "none"), text.strip().lstrip("=")))
+        first = _formula(formula1, match.group(2))
+        rules.validations.append((attributes["sqref"], attributes.get("type", "none"), first or ""))
+        if attributes.get("type") in VALIDATION_TYPES:
+            rules.value_rules[attributes["sqref"]] = _value_rule(attributes, first, _formula(formula2, match.group(2)))
     return rules
+
+
+def _formula(pattern: re.Pattern[bytes], body: bytes | None) -> str | None:
+    found = pattern.search(body or b"")
+    if found is None:
+        return None
+    return unescape(found.group(1).decode("utf-8"), {"&quot;": '"', "&apos;": "'"}).strip().lstrip("=")
+
+
+def _value_rule(attributes: Mapping[str, str], formula1: str | None, formula2: str | None) -> ValidationRule:
+    """A <dataValidation> of a value type as the rule it holds (unknown operators compare unequal to any of ours)."""
+
+    def flag(name: str) -> bool:
+        return attributes.get(name, "0").lower() in ("1", "true")
+
+    return ValidationRule(
+        type=attributes["type"],  # type: ignore[arg-type]  # one of VALIDATION_TYPES, checked by the caller
+        operator=attributes.get("operator", "between"),  # type: ignore[arg-type]  # Excel's default
+        formula1=formula1 or "",
+        formula2=formula2,
+        allow_blank=flag("allowBlank"),
+        show_error=flag("showErrorMessage"),
+        error_title=attributes.get("errorTitle"),
+        error=attributes.get("error"),
+    )
 
 
 def _xlsx_notes(

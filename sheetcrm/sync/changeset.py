@@ -4,11 +4,11 @@ A ChangeSet lists changes addressed the way the sheet was read: a cell edit name
 the row number it had in the Table and the value seen there, so a backend can refuse
 when a person edited the cell meanwhile. Backends apply the changes in one fixed order:
 
-1. cell-level changes (edits, notes, fills, number formats), column formats and
-   dropdowns, addressed by the row numbers as read;
+1. cell-level changes (edits, notes, fills, number formats), column formats,
+   dropdowns and other data validations, addressed by the row numbers as read;
 2. row deletions (by row number as read);
 3. row insertions (by the row number each inserted row ends up with);
-4. appended rows (after the last row in use);
+4. appended rows (after the last row in use; each cell takes the format of its column);
 5. whole sheets replaced or deleted.
 
 Applying returns the same ChangeSet *resolved*: with what was there before each note,
@@ -26,7 +26,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias, get_args
 
 from sheetcrm.errors import InvalidChange
 from sheetcrm.sync.a1 import MAX_ROWS, cell_address, column_index
@@ -191,9 +191,125 @@ class SetDropdown:
     kind: ClassVar[str] = "dropdown"
 
 
+ValidationType: TypeAlias = Literal["whole", "decimal", "date", "time", "textLength", "custom"]
+"""The data validation types :class:`SetValidation` writes (a list is a :class:`SetDropdown`)."""
+ValidationOperator: TypeAlias = Literal[
+    "between", "notBetween", "equal", "notEqual", "greaterThan", "lessThan", "greaterThanOrEqual", "lessThanOrEqual"
+]
+VALIDATION_TYPES: frozenset[str] = frozenset(get_args(ValidationType))
+
+VALIDATION_OPERATORS: dict[str, str] = {
+    "between": "between",
+    "notBetween": "not between",
+    "equal": "=",
+    "notEqual": "≠",
+    "greaterThan": ">",
+    "lessThan": "<",
+    "greaterThanOrEqual": "≥",
+    "lessThanOrEqual": "≤",
+}
+"""Excel's comparison operators, with the way a preview shows them."""
+
+MAX_ERROR_TITLE = 32
+MAX_ERROR_MESSAGE = 255  # Excel's limits: longer messages make it repair the file
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    """A data validation other than a dropdown: what a range accepts, and what Excel says otherwise.
+
+    Formulas are written without a leading ``=``; dates and times are Excel serial
+    numbers (``"1"`` is 1900-01-01)::
+
+        >>> ValidationRule("whole", "between", "1", "5", error="Enter a whole number from 1 to 5.")
+        >>> ValidationRule("decimal", "greaterThanOrEqual", "0")
+    """
+
+    type: ValidationType
+    operator: ValidationOperator = "between"
+    formula1: str = ""
+    formula2: str | None = None
+    allow_blank: bool = True
+    show_error: bool = True
+    error_title: str | None = None
+    error: str | None = None
+
+    def problem(self) -> str | None:
+        """Why Excel would not take this rule, or ``None`` when it would."""
+        if self.type not in VALIDATION_TYPES:
+            return f"unknown validation type {self.type!r} (one of {', '.join(sorted(VALIDATION_TYPES))})"
+        if self.type != "custom" and self.operator not in VALIDATION_OPERATORS:
+            return f"unknown operator {self.operator!r} (one of {', '.join(VALIDATION_OPERATORS)})"
+        if not self.formula1:
+            return "a validation needs formula1"
+        if self.type != "custom" and (self.formula2 is None) == (self.operator in ("between", "notBetween")):
+            return f"the operator {self.operator!r} takes {'two values' if self.formula2 is None else 'one value'}"
+        if len(self.error_title or "") > MAX_ERROR_TITLE or len(self.error or "") > MAX_ERROR_MESSAGE:
+            return f"Excel allows error titles of {MAX_ERROR_TITLE} and messages of {MAX_ERROR_MESSAGE} characters"
+        return None
+
+    def describe(self) -> str:
+        """The rule in a few words: ``"whole number between 1 and 5"``, ``"date ≥ 2024-01-01"``."""
+        noun = {"whole": "whole number", "decimal": "number", "textLength": "text length"}.get(self.type, self.type)
+        if self.type == "custom":
+            return f"custom ={self.formula1}"
+        first = _serial_text(self.type, self.formula1)
+        if self.formula2 is not None:
+            second = _serial_text(self.type, self.formula2)
+            return f"{noun} {VALIDATION_OPERATORS.get(self.operator, self.operator)} {first} and {second}"
+        return f"{noun} {VALIDATION_OPERATORS.get(self.operator, self.operator)} {first}"
+
+
+def _serial_text(type: str, formula: str) -> str:
+    """A date validation's serial number as the date it stands for; anything else as it is."""
+    if type != "date":
+        return formula
+    try:
+        serial = float(formula)
+    except ValueError:
+        return formula  # a formula or a cell reference
+    if not 1 <= serial < 2_958_466:  # 1900-01-01 to 9999-12-31
+        return formula
+    # Excel counts a 29 February 1900 that never was: serials from 61 on are one day ahead
+    start = dt.datetime(1899, 12, 30) if serial >= 61 else dt.datetime(1899, 12, 31)
+    moment = start + dt.timedelta(days=serial)
+    if moment.time() == dt.time(0):
+        return moment.date().isoformat()
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+@dataclass(frozen=True)
+class SetValidation:
+    """Put a date, number or other value rule (a :class:`ValidationRule`) on a range, or remove it.
+
+    It is the rule on exactly ``ref`` other than a dropdown (which :class:`SetDropdown`
+    sets): ``rule=None`` removes the one there. ``old`` is the rule the range had before
+    (``None`` if none), filled in when applied; of a rule in a file only what a
+    ValidationRule holds is kept (not an input prompt, nor a warning-only error style).
+    """
+
+    sheet: str
+    ref: str
+    rule: ValidationRule | None
+    old: ValidationRule | None = None
+    kind: ClassVar[str] = "validation"
+
+    def __post_init__(self) -> None:
+        # from JSON the rules come back as mappings
+        for name in ("rule", "old"):
+            value = getattr(self, name)
+            if isinstance(value, Mapping):
+                object.__setattr__(self, name, ValidationRule(**value))
+
+
 @dataclass(frozen=True)
 class AppendRows:
-    """Add rows after the last row in use; ``first_row`` is filled in when applied."""
+    """Add rows after the last row in use; ``first_row`` is filled in when applied.
+
+    A new cell takes the style of the cell above it (a data row), else the number format
+    of its column (see :class:`SetColumnFormat`): a phone typed into a text column stays
+    text, a date in a date column shows as a date.
+    """
 
     sheet: str
     rows: tuple[RowValues, ...]
@@ -235,8 +351,9 @@ class InsertRows:
 class ReplaceSheet:
     """Create a sheet, or replace one sheetcrm owns, with these rows (row 1 first).
 
-    ``old`` is the text of the sheet's cells before (``None`` if it did not exist),
-    filled in when applied.
+    ``hidden`` hides the sheet (from the tabs; Excel's "Unhide" shows it). ``old`` is the
+    text of the sheet's cells before (``None`` if it did not exist) and ``old_hidden``
+    whether it was hidden, both filled in when applied.
     """
 
     sheet: str
@@ -245,15 +362,18 @@ class ReplaceSheet:
     column_widths: Mapping[str, float] = field(default_factory=dict)
     old: tuple[tuple[str, ...], ...] | None = None
     links: Mapping[str, str] = field(default_factory=dict)  # cell → target, e.g. {"B2": "Customers!E14"}
+    hidden: bool = False
+    old_hidden: bool = False
     kind: ClassVar[str] = "replace-sheet"
 
 
 @dataclass(frozen=True)
 class DeleteSheet:
-    """Delete a sheet sheetcrm owns; ``old`` keeps its text for undo."""
+    """Delete a sheet sheetcrm owns; ``old`` keeps its text for undo, ``old_hidden`` whether it was hidden."""
 
     sheet: str
     old: tuple[tuple[str, ...], ...] | None = None
+    old_hidden: bool = False
     kind: ClassVar[str] = "delete-sheet"
 
 
@@ -264,6 +384,7 @@ Change: TypeAlias = (
     | SetNumberFormat
     | SetColumnFormat
     | SetDropdown
+    | SetValidation
     | AppendRows
     | DeleteRows
     | InsertRows
@@ -280,6 +401,7 @@ _KINDS: dict[str, type[Any]] = {
         SetNumberFormat,
         SetColumnFormat,
         SetDropdown,
+        SetValidation,
         AppendRows,
         DeleteRows,
         InsertRows,
@@ -340,6 +462,13 @@ class ChangeSet:
         """Put a dropdown on ``ref`` (``"F2:F1048576"``), or remove it when both are None."""
         self.add(SetDropdown(sheet, ref, tuple(choices) if choices is not None else None, source))
 
+    def validation(self, sheet: str, ref: str, *, rule: ValidationRule | None) -> None:
+        """Put a date or number rule on ``ref`` (``"R2:R1048576"``), or remove it with ``rule=None``.
+
+        >>> changes.validation("Orders", "F2:F1048576", rule=ValidationRule("whole", "greaterThanOrEqual", "0"))
+        """
+        self.add(SetValidation(sheet, ref, rule))
+
     def append(self, sheet: str, rows: Iterable[RowValues]) -> None:
         """Append rows, each keyed by column letter."""
         self.add(AppendRows(sheet, tuple({_letters(k): v for k, v in row.items()} for row in rows)))
@@ -357,14 +486,21 @@ class ChangeSet:
         freeze: str | None = None,
         column_widths: Mapping[str, float] | None = None,
         links: Mapping[str, str] | None = None,
+        hidden: bool = False,
     ) -> None:
         """Create or wholly replace a sheet that sheetcrm owns (a report, an issues tab).
 
-        ``links`` makes cells links to places in the workbook: ``{"B2": "Customers!E14"}``.
+        ``links`` makes cells links to places in the workbook: ``{"B2": "Customers!E14"}``;
+        ``hidden`` hides the sheet (the lists dropdowns read from).
         """
         self.add(
             ReplaceSheet(
-                sheet, tuple(tuple(r) for r in rows), freeze, dict(column_widths or {}), links=dict(links or {})
+                sheet,
+                tuple(tuple(r) for r in rows),
+                freeze,
+                dict(column_widths or {}),
+                links=dict(links or {}),
+                hidden=hidden,
             )
         )
 
@@ -427,7 +563,15 @@ class ChangeSet:
         replaced: set[str] = set()
         seen_cells: set[tuple[str, int, str, str]] = set()
         seen_columns: set[tuple[str, str]] = set()
+        seen_ranges: set[tuple[str, str]] = set()
         for change in self.changes:
+            if isinstance(change, SetValidation):
+                if (change.sheet, change.ref) in seen_ranges:
+                    raise InvalidChange(f"{change.sheet}: two validations for {change.ref} in one ChangeSet")
+                seen_ranges.add((change.sheet, change.ref))
+                problem = change.rule.problem() if change.rule is not None else None
+                if problem:
+                    raise InvalidChange(f"{change.sheet}!{change.ref}: {problem}")
             if isinstance(change, SetColumnFormat):
                 if (change.sheet, change.column) in seen_columns:
                     raise InvalidChange(
@@ -558,6 +702,11 @@ def _preview(change: Change) -> list[PreviewLine]:
     if isinstance(change, SetDropdown):
         after = ", ".join(change.choices) if change.choices is not None else (change.source or "(removed)")
         return [PreviewLine(sheet, change.ref, "dropdown", "", after)]
+    if isinstance(change, SetValidation):
+        before = change.old.describe() if change.old is not None else ""
+        return [
+            PreviewLine(sheet, change.ref, "validation", before, change.rule.describe() if change.rule else "(removed)")
+        ]
     if isinstance(change, AppendRows):
         start = change.first_row
         return [
@@ -576,7 +725,8 @@ def _preview(change: Change) -> list[PreviewLine]:
         ]
     if isinstance(change, ReplaceSheet):
         before = "(new sheet)" if change.old is None else f"{len(change.old)} rows"
-        return [PreviewLine(sheet, "whole sheet", "replace", before, f"{len(change.rows)} rows")]
+        after = f"{len(change.rows)} rows" + (", hidden" if change.hidden else "")
+        return [PreviewLine(sheet, "whole sheet", "replace", before, after)]
     return [PreviewLine(sheet, "whole sheet", "delete sheet", f"{len(change.old or ())} rows", "")]
 
 
@@ -653,15 +803,19 @@ def _invert_sheet(sheet: str, changes: list[Change]) -> list[Change]:
         elif isinstance(change, SetDropdown):
             choices, source = change.old if change.old is not None else (None, None)
             out.append(SetDropdown(sheet, change.ref, choices, source, (change.choices, change.source)))
+        elif isinstance(change, SetValidation):
+            if change.rule != change.old:
+                out.append(SetValidation(sheet, change.ref, change.old, old=change.rule))
         elif isinstance(change, ReplaceSheet):
+            written = tuple(tuple(to_text(v) for v in row) for row in change.rows)
             if change.old is None:
-                out.append(DeleteSheet(sheet, tuple(tuple(to_text(v) for v in row) for row in change.rows)))
+                out.append(DeleteSheet(sheet, written, old_hidden=change.hidden))
             else:
                 out.append(
-                    ReplaceSheet(sheet, change.old, old=tuple(tuple(to_text(v) for v in r) for r in change.rows))
+                    ReplaceSheet(sheet, change.old, old=written, hidden=change.old_hidden, old_hidden=change.hidden)
                 )
         elif isinstance(change, DeleteSheet):
-            out.append(ReplaceSheet(sheet, change.old or ()))
+            out.append(ReplaceSheet(sheet, change.old or (), hidden=change.old_hidden))
     return out
 
 
@@ -720,5 +874,7 @@ __all__ = [
     "SetFill",
     "SetNote",
     "SetNumberFormat",
+    "SetValidation",
+    "ValidationRule",
     "format_runs",
 ]

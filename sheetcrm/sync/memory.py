@@ -32,6 +32,8 @@ from sheetcrm.sync.changeset import (
     SetFill,
     SetNote,
     SetNumberFormat,
+    SetValidation,
+    ValidationRule,
     format_runs,
 )
 from sheetcrm.sync.table import RawSheet
@@ -42,9 +44,10 @@ Cell = tuple[int, int]  # (row, column), both 1-based
 
 @dataclass
 class GridSheet:
-    """One sheet held in memory: values by row, plus notes, fills, formats and dropdowns.
+    """One sheet held in memory: values by row, plus notes, fills, formats, dropdowns and validations.
 
-    ``column_formats`` holds each column's default number format (by column index).
+    ``column_formats`` holds each column's default number format (by column index);
+    ``validations`` the value rules (dates, numbers) by range, as ``dropdowns`` the lists.
     """
 
     name: str
@@ -56,6 +59,8 @@ class GridSheet:
     formulas: set[Cell] = field(default_factory=set)
     column_formats: dict[int, str] = field(default_factory=dict)
     our_notes: set[Cell] = field(default_factory=set)  # notes sheetcrm wrote (a file keeps their author)
+    validations: dict[str, ValidationRule] = field(default_factory=dict)
+    hidden: bool = False
 
     def get(self, row: int, column: int) -> CellValue:
         if row - 1 < len(self.rows) and column - 1 < len(self.rows[row - 1]):
@@ -172,12 +177,18 @@ class GridBook:
         if isinstance(change, ReplaceSheet):
             previous = self.sheets.get(change.sheet)
             old = tuple(tuple(to_text(v) for v in row) for row in previous.rows) if previous else None
-            self.sheets[change.sheet] = GridSheet(change.sheet, [list(row) for row in change.rows])
-            return replace(change, old=old)
+            if change.hidden and all(s.hidden for name, s in self.sheets.items() if name != change.sheet):
+                raise InvalidChange(f"{change.sheet}: hiding it would leave the workbook no visible sheet")
+            self.sheets[change.sheet] = GridSheet(
+                change.sheet, [list(row) for row in change.rows], hidden=change.hidden
+            )
+            return replace(change, old=old, old_hidden=previous.hidden if previous else False)
         if isinstance(change, DeleteSheet):
             sheet = self.sheet(change.sheet, source)
             del self.sheets[change.sheet]
-            return replace(change, old=tuple(tuple(to_text(v) for v in row) for row in sheet.rows))
+            return replace(
+                change, old=tuple(tuple(to_text(v) for v in row) for row in sheet.rows), old_hidden=sheet.hidden
+            )
         sheet = self.sheet(change.sheet, source)
         if isinstance(change, CellEdit):
             sheet.set(change.row, column_index(change.column), change.new)
@@ -215,6 +226,11 @@ class GridBook:
             else:
                 sheet.dropdowns[change.ref] = (change.choices, change.source)
             return replace(change, old=old_dropdown)
+        if isinstance(change, SetValidation):
+            old_rule = sheet.validations.pop(change.ref, None)
+            if change.rule is not None:
+                sheet.validations[change.ref] = change.rule
+            return replace(change, old=old_rule)
         if isinstance(change, DeleteRows):
             attributes = tuple(sheet.attributes(row) for row in change.rows)
             for row in sorted(change.rows, reverse=True):
@@ -230,9 +246,20 @@ class GridBook:
             first = sheet.last_row + 1
             for offset, values in enumerate(change.rows):
                 for letter, value in values.items():
-                    sheet.set(first + offset, column_index(letter), value)
+                    column = column_index(letter)
+                    sheet.set(first + offset, column, value)
+                    _format_new_cell(sheet, first + offset, column)
             return replace(change, first_row=first)
         raise InvalidChange(f"unsupported change {change!r}")
+
+
+def _format_new_cell(sheet: GridSheet, row: int, column: int) -> None:
+    """An appended cell's format: its column's, else that of the data cell above (row 1 is a header)."""
+    if (row, column) in sheet.formats:
+        return
+    format = sheet.column_formats.get(column) or (sheet.formats.get((row - 1, column)) if row > 2 else None)
+    if format is not None:
+        sheet.formats[(row, column)] = format
 
 
 def _someone_elses(change: Change, before: str | None, ours: bool) -> bool:

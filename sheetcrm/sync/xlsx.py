@@ -9,12 +9,16 @@ with openpyxl only after an inventory has shown that openpyxl can keep everythin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from copy import copy
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
+import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
@@ -54,6 +58,8 @@ from sheetcrm.sync.changeset import (
     SetFill,
     SetNote,
     SetNumberFormat,
+    SetValidation,
+    ValidationRule,
     format_runs,
 )
 from sheetcrm.sync.preflight import XlsxInventory, inspect_xlsx, openpyxl_losses, scan_sheet
@@ -66,7 +72,7 @@ from sheetcrm.sync.safewrite import (
     take_backup,
 )
 from sheetcrm.sync.table import RawSheet
-from sheetcrm.sync.values import CONVERTERS, to_text
+from sheetcrm.sync.values import CONVERTERS, number_text, to_text
 
 MAX_CELL_TEXT = 32_767
 NOTE_AUTHOR = "sheetcrm"
@@ -194,24 +200,93 @@ def _read_sheet(book: Any, name: str, formulas: frozenset[str], path: Path) -> R
         sheet = book.get_sheet_by_name(name)
         start_row, start_column = sheet.start or (0, 0)
         end_row = sheet.end[0] if sheet.end else -1
-        rows: list[list[str]] = []
-        convert = CONVERTERS
-        for values in sheet.iter_rows():
-            rows.append([value if type(value) is str else convert.get(type(value), to_text)(value) for value in values])
+        # calamine's rows are all as wide as its range: transpose them in C, then convert
+        # column by column, so that a column of text costs no Python call per cell
+        typed = list(zip(*sheet.iter_rows(), strict=True))
+        height = len(typed[0]) if typed else 0
+        columns = [_text_column(values) for values in typed]
+        del typed
     except Exception as error:
         raise WorkbookUnreadable(path, f"sheet {name!r}: {_reason(error)}") from None
     # calamine yields rows from row 1 but columns from the first used column
-    first_row = 1 if len(rows) == end_row + 1 else start_row + 1
-    for line in rows:
-        for value in line:
-            if len(value) > MAX_CELL_TEXT:
-                raise WorkbookUnreadable(
-                    path, f"sheet {name!r} holds a cell longer than Excel's {MAX_CELL_TEXT} characters"
-                )
-    return RawSheet(name, rows, first_row=first_row, first_column=start_column + 1, formulas=formulas)
+    first_row = 1 if height == end_row + 1 else start_row + 1
+    for column in columns:
+        if len(column) and pc.max(pc.utf8_length(column)).as_py() > MAX_CELL_TEXT:
+            raise WorkbookUnreadable(
+                path, f"sheet {name!r} holds a cell longer than Excel's {MAX_CELL_TEXT} characters"
+            )
+    return RawSheet.from_columns(name, columns, first_row=first_row, first_column=start_column + 1, formulas=formulas)
+
+
+def _text_column(values: tuple[Any, ...]) -> pa.LargeStringArray:
+    """One column of calamine values as text: dates ISO, numbers without float noise.
+
+    Below its first rows (header, maybe a title) a column usually holds one type: that part
+    is converted by pyarrow in C. A column of mixed types goes value by value.
+    """
+    head, tail = values[:_HEAD_ROWS], values[_HEAD_ROWS:]
+    kinds = set(map(type, tail))
+    if kinds <= {str}:
+        return pa.concat_arrays([_python_text(head), pa.array(tail, pa.large_string())])
+    typed = kinds - {str}
+    kind = typed.pop()
+    if typed or kind not in _TYPED_TEXT:
+        return _python_text(values)
+    if str not in kinds:
+        return pa.concat_arrays([_python_text(head), _TYPED_TEXT[kind](tail)])
+    # one type plus text (blank cells are "", or a date column with a few dates typed as text)
+    is_text = np.array([kind is str for kind in map(type, tail)], dtype=bool)
+    column = pa.nulls(len(tail), pa.large_string())
+    column = pc.replace_with_mask(column, is_text, pa.array(list(compress(tail, is_text)), pa.large_string()))
+    column = pc.replace_with_mask(column, ~is_text, _TYPED_TEXT[kind](tuple(compress(tail, ~is_text))))
+    return pa.concat_arrays([_python_text(head), column])
+
+
+_HEAD_ROWS = 16
+
+
+def _cast_text(arrow_type: pa.DataType) -> Callable[[tuple[Any, ...]], pa.LargeStringArray]:
+    return lambda values: pa.array(values, arrow_type).cast(pa.large_string())
+
+
+def _python_text(values: tuple[Any, ...]) -> pa.LargeStringArray:
+    convert = CONVERTERS
+    return pa.array(
+        [value if type(value) is str else convert.get(type(value), to_text)(value) for value in values],
+        pa.large_string(),
+    )
+
+
+# pyarrow writes a float's shortest round-trip digits; where that has at most 15 significant
+# digits and no exponent it is exactly number_text's answer, and the rest go through number_text
+_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _float_text(values: tuple[float, ...]) -> pa.LargeStringArray:
+    numbers = pa.array(values, pa.float64())
+    text = numbers.cast(pa.large_string())
+    plain = pc.and_(
+        pc.and_(pc.match_substring_regex(text, _PLAIN_NUMBER), pc.less_equal(pc.utf8_length(text), 15)),
+        pc.and_(pc.or_(pc.greater_equal(pc.abs(numbers), 1e-4), pc.equal(numbers, 0.0)), pc.not_equal(text, "-0")),
+    )
+    if pc.all(plain).as_py():
+        return text
+    unsure = pc.invert(plain)
+    rewritten = [number_text(values[i]) for i in np.flatnonzero(unsure.to_numpy(zero_copy_only=False))]
+    return pc.replace_with_mask(text, unsure, pa.array(rewritten, pa.large_string()))
+
+
+_TYPED_TEXT: dict[type, Callable[[tuple[Any, ...]], pa.LargeStringArray]] = {
+    float: _float_text,
+    dt.date: _cast_text(pa.date32()),  # ISO dates
+    int: _cast_text(pa.int64()),
+}
 
 
 # -- writing helpers --------------------------------------------------------------------------
+
+
+# (imported here to keep clear of the reading code above, which is being reworked)
 
 
 def _creates(changes: ChangeSet, sheet: str) -> bool:
@@ -253,9 +328,14 @@ def _write_value(cell: Cell | MergedCell, value: CellValue, where: str) -> None:
             cell.data_type = "s"  # openpyxl would otherwise store "=..." as a live formula
         else:
             cell.value = value
-            if isinstance(value, dt.datetime) and cell.number_format == "General":
+            # in a General or text ("@") cell a date would show as its serial number (45351)
+            if isinstance(value, dt.datetime) and cell.number_format in ("General", "@"):
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
-            elif isinstance(value, dt.date) and not isinstance(value, dt.datetime) and cell.number_format == "General":
+            elif (
+                isinstance(value, dt.date)
+                and not isinstance(value, dt.datetime)
+                and cell.number_format in ("General", "@")
+            ):
                 cell.number_format = "yyyy-mm-dd"
     except IllegalCharacterError:
         raise InvalidChange(f"{where}: the text holds control characters Excel cannot store") from None
@@ -344,6 +424,63 @@ def _dropdown_of(
     return None, None
 
 
+VALUE_VALIDATION_TYPES = ("whole", "decimal", "date", "time", "textLength", "custom")
+
+
+def _validation_of(sheet: Worksheet, ref: str) -> tuple[DataValidation | None, ValidationRule | None]:
+    """The value validation (any type but a list or none) on exactly ``ref``, and its rule."""
+    for validation in sheet.data_validations.dataValidation:
+        if validation.type in VALUE_VALIDATION_TYPES and str(validation.sqref) == ref:
+            return validation, ValidationRule(
+                type=validation.type,
+                operator=validation.operator or "between",  # Excel's default when none is written
+                formula1=(validation.formula1 or "").removeprefix("="),
+                formula2=validation.formula2.removeprefix("=") if validation.formula2 is not None else None,
+                allow_blank=bool(validation.allow_blank),
+                show_error=bool(validation.showErrorMessage),
+                error_title=validation.errorTitle,
+                error=validation.error,
+            )
+    return None, None
+
+
+def data_validation(rule: ValidationRule) -> DataValidation:
+    """The openpyxl DataValidation of a rule (no range yet: ``.add("R2:R1048576")``)."""
+    return DataValidation(
+        type=rule.type,
+        operator=None if rule.type == "custom" else rule.operator,
+        formula1=rule.formula1,
+        formula2=rule.formula2,
+        allow_blank=rule.allow_blank,
+        showErrorMessage=rule.show_error,
+        errorTitle=rule.error_title,
+        error=rule.error,
+    )
+
+
+def _column_style(sheet: Worksheet, index: int) -> ColumnDimension | None:
+    """The <col> covering one column, when it gives the column a style (read only: no group is split)."""
+    for key, dimension in sheet.column_dimensions.items():
+        low = dimension.min or column_index(key)
+        if low <= index <= (dimension.max or low) and dimension.has_style:
+            return dimension
+    return None
+
+
+def _style_new_cell(sheet: Worksheet, cell: Cell | MergedCell, column_style: ColumnDimension | None) -> None:
+    """Style an appended cell the way the table's cells look: as the data cell above it, and
+    with its column's number format (what Excel gives a cell typed into that column)."""
+    if not isinstance(cell, Cell) or cell.has_style:
+        return
+    above = sheet.cell(cell.row - 1, cell.column) if cell.row > 2 else None  # row 1 is a header, not a model
+    if isinstance(above, Cell) and above.has_style:
+        cell._style = copy(above._style)  # type: ignore[attr-defined]  # keep the table's look: fonts, fills
+    elif column_style is not None:
+        cell._style = copy(column_style._style)  # type: ignore[attr-defined]
+    if column_style is not None and column_style.number_format != "General":
+        cell.number_format = column_style.number_format  # "@" keeps "00123" and "+86…" text
+
+
 def _column_dimension(sheet: Worksheet, index: int, *, create: bool) -> ColumnDimension | None:
     """The <col> of one column, split out of a group of columns sharing one (Excel would
     refuse overlapping <col> elements); created when ``create`` and there is none."""
@@ -428,10 +565,12 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
 
     if isinstance(change, ReplaceSheet):
         old = None
+        old_hidden = False
         index = len(book.sheetnames)
         if change.sheet in book.sheetnames:
             existing = book[change.sheet]
             old = tuple(tuple(to_text(_plain(v)) for v in row) for row in existing.iter_rows(values_only=True))
+            old_hidden = existing.sheet_state != "visible"
             index = book.sheetnames.index(change.sheet)
             book.remove(existing)
         sheet = book.create_sheet(change.sheet, index)
@@ -447,12 +586,19 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
             sheet.freeze_panes = change.freeze
         for letter, width in change.column_widths.items():
             sheet.column_dimensions[letter].width = width
-        return replace(change, old=old)
+        if change.hidden:
+            if all(other is sheet or other.sheet_state != "visible" for other in book.worksheets):
+                raise InvalidChange(f"{change.sheet}: hiding it would leave the workbook no visible sheet")
+            sheet.sheet_state = "hidden"
+            if book.active is sheet:
+                book.active = next(i for i, s in enumerate(book.worksheets) if s.sheet_state == "visible")
+        return replace(change, old=old, old_hidden=old_hidden)
     if isinstance(change, DeleteSheet):
         existing = book[change.sheet]
         old_rows = tuple(tuple(to_text(_plain(v)) for v in row) for row in existing.iter_rows(values_only=True))
+        old_hidden = existing.sheet_state != "visible"
         book.remove(existing)
-        return replace(change, old=old_rows)
+        return replace(change, old=old_rows, old_hidden=old_hidden)
 
     sheet = book[change.sheet]
     if isinstance(change, CellEdit):
@@ -500,6 +646,8 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
             new.add(change.ref)
             sheet.add_data_validation(new)
         return replace(change, old=old_dropdown)
+    if isinstance(change, SetValidation):
+        return _set_validation(sheet, change)
     if isinstance(change, DeleteRows):
         attributes = tuple(_row_attributes(sheet, number) for number in change.rows)
         for number in sorted(change.rows, reverse=True):
@@ -517,16 +665,30 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
         first = _last_used_row(sheet) + 1
         if first + len(change.rows) - 1 > MAX_ROWS:
             raise InvalidChange(f"{change.sheet}: appending {len(change.rows)} rows would pass Excel's {MAX_ROWS} rows")
+        letters = {letter for row in change.rows for letter in row}
+        column_styles = {letter: _column_style(sheet, column_index(letter)) for letter in letters}
         for offset, values in enumerate(change.rows):
             number = first + offset
             for letter, value in values.items():
                 cell = sheet.cell(number, column_index(letter))
-                above = sheet.cell(number - 1, column_index(letter)) if number > 2 else None
-                if isinstance(above, Cell) and isinstance(cell, Cell) and above.has_style and not cell.has_style:
-                    cell._style = copy(above._style)  # type: ignore[attr-defined]  # keep the table's look: date formats, fonts
+                _style_new_cell(sheet, cell, column_styles[letter])
                 _write_value(cell, value, f"{change.sheet}!{letter}{number}")
         return replace(change, first_row=first)
     raise InvalidChange(f"unsupported change {change!r}")
+
+
+def _set_validation(sheet: Worksheet, change: SetValidation) -> SetValidation:
+    """Apply a SetValidation: the value rule on exactly its range is replaced (or removed)."""
+    from dataclasses import replace
+
+    existing, old_rule = _validation_of(sheet, change.ref)
+    if existing is not None:
+        sheet.data_validations.dataValidation.remove(existing)
+    if change.rule is not None:
+        validation = data_validation(change.rule)
+        validation.add(change.ref)
+        sheet.add_data_validation(validation)
+    return replace(change, old=old_rule)
 
 
 def _verify_written(temp: Path, changes: ChangeSet, *, expected_sheets: list[str]) -> None:
@@ -543,6 +705,8 @@ def _verify_written(temp: Path, changes: ChangeSet, *, expected_sheets: list[str
     try:
         for sheet_name in {c.sheet for c in edits}:
             raw = _read_sheet(book, sheet_name, frozenset(), temp)
+            columns = raw.column_major()
+            height = len(columns[0]) if columns else 0
             deleted = sorted(r for c in changes if isinstance(c, DeleteRows) and c.sheet == sheet_name for r in c.rows)
             inserted = [r for c in changes if isinstance(c, InsertRows) and c.sheet == sheet_name for r in c.rows]
             if inserted:
@@ -550,7 +714,7 @@ def _verify_written(temp: Path, changes: ChangeSet, *, expected_sheets: list[str
             for edit in (c for c in edits if c.sheet == sheet_name):
                 row = edit.row - sum(1 for d in deleted if d < edit.row) - raw.first_row
                 column = column_index(edit.column) - raw.first_column
-                got = raw.rows[row][column] if 0 <= row < len(raw.rows) and 0 <= column < len(raw.rows[row]) else ""
+                got = columns[column][row].as_py() if 0 <= row < height and 0 <= column < len(columns) else ""
                 if got != to_text(edit.new):
                     raise WriteRefused(
                         f"{temp}: verification failed at {edit.sheet}!{edit.cell}; the original was left untouched"
