@@ -7,11 +7,15 @@
 >>> changes = sheetcrm.ChangeSet("fix a phone")
 >>> changes.edit("Customers", 14, "E", old="138 0013 8000", new="+8613800138000")
 >>> workbook.apply(changes, dry_run=True).preview()
+>>> sheetcrm.fix(workbook, day_first=True, dry_run=True).preview()   # the jobs: fix, import_rows, …
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from sheetcrm.api import open_workbook
 from sheetcrm.config import Config, load_config
@@ -32,6 +36,9 @@ from sheetcrm.errors import (
     WriteRefused,
 )
 from sheetcrm.jobs.tidy import plan_tidy, tidy
+from sheetcrm.schema.custom import build_schemas
+from sheetcrm.schema.fields import Field
+from sheetcrm.schema.tables import TableSchema
 from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.memory import MemoryBackend
 from sheetcrm.sync.runlog import RunRecord
@@ -40,6 +47,38 @@ from sheetcrm.sync.workbook import ApplyResult, Workbook
 from sheetcrm.validate.findings import Finding, ValidationReport
 from sheetcrm.validate.run import validate  # the function: sheetcrm.validate(workbook)
 
+if TYPE_CHECKING:
+    from sheetcrm.jobs.apply_schema import apply_schema, plan_apply_schema
+    from sheetcrm.jobs.exporter import export_table
+    from sheetcrm.jobs.fix import fix, plan_fix
+    from sheetcrm.jobs.importer import import_rows, plan_import
+
+# The jobs are imported when first used, not by every CLI start: fix and import bring
+# phonenumbers and its metadata.
+_LAZY = {
+    "apply_schema": "sheetcrm.jobs.apply_schema",
+    "plan_apply_schema": "sheetcrm.jobs.apply_schema",
+    "export_table": "sheetcrm.jobs.exporter",
+    "fix": "sheetcrm.jobs.fix",
+    "plan_fix": "sheetcrm.jobs.fix",
+    "import_rows": "sheetcrm.jobs.importer",
+    "plan_import": "sheetcrm.jobs.importer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
     "ApplyResult",
     "CellConflict",
@@ -47,6 +86,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ContentWouldBeLost",
+    "Field",
     "Finding",
     "HeaderError",
     "InputError",
@@ -56,6 +96,7 @@ __all__ = [
     "SheetNotFound",
     "SheetcrmError",
     "Table",
+    "TableSchema",
     "UndoRefused",
     "ValidationReport",
     "Workbook",
@@ -64,9 +105,17 @@ __all__ = [
     "WorkbookUnreadable",
     "WriteRefused",
     "__version__",
+    "apply_schema",
+    "build_schemas",
     "create_workbook",
+    "export_table",
+    "fix",
+    "import_rows",
     "load_config",
     "open_workbook",
+    "plan_apply_schema",
+    "plan_fix",
+    "plan_import",
     "plan_tidy",
     "tidy",
     "validate",

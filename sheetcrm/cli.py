@@ -197,27 +197,34 @@ def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: boo
     render_apply(obj, result, fmt)
 
 
+def normalise_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--phone-format, --region and --day-first/--month-first: the [fix] settings, overridable."""
+    function = click.option(
+        "--day-first/--month-first",
+        "day_first",
+        default=None,
+        help="How to read dates like 5/3/2024 [default: [fix] day_first; unset leaves them as findings].",
+    )(function)
+    function = click.option(
+        "--region",
+        "default_region",
+        default=None,
+        help="Country of phones written without one [default: [fix] default_region, CN].",
+    )(function)
+    return click.option(
+        "--phone-format",
+        type=click.Choice(["e164", "national"]),
+        default=None,
+        help="How phone numbers are written [default: [fix] phone_format, e164].",
+    )(function)
+
+
 @cli.command()
 @workbook_argument
 @click.option(
     "--table", "tables", multiple=True, help="Only this table (repeatable) [default: every table with a sheet]."
 )
-@click.option(
-    "--phone-format",
-    type=click.Choice(["e164", "national"]),
-    default="e164",
-    show_default=True,
-    help="How phone numbers are written.",
-)
-@click.option(
-    "--region", "default_region", default="CN", show_default=True, help="Country of phones written without one."
-)
-@click.option(
-    "--day-first/--month-first",
-    "day_first",
-    default=None,
-    help="How to read dates like 5/3/2024 [default: leave them as findings].",
-)
+@normalise_options
 @dry_run_option
 @out_option
 @format_option("table", "json")
@@ -226,8 +233,8 @@ def fix(
     obj: Context,
     workbook: str | None,
     tables: Sequence[str],
-    phone_format: str,
-    default_region: str,
+    phone_format: str | None,
+    default_region: str | None,
     day_first: bool | None,
     dry_run: bool,
     out: Path | None,
@@ -270,6 +277,7 @@ def fix(
     help="Write the rejected rows, with their problems, to this CSV file.",
 )
 @click.option("--allow-invalid", is_flag=True, help="Import rows that fail validation too (still listed).")
+@normalise_options
 @dry_run_option
 @format_option("table", "json")
 @click.pass_obj
@@ -283,6 +291,9 @@ def import_(
     encoding: str | None,
     rejects: Path | None,
     allow_invalid: bool,
+    phone_format: str | None,
+    default_region: str | None,
+    day_first: bool | None,
     dry_run: bool,
     fmt: str,
 ) -> int:
@@ -303,6 +314,9 @@ def import_(
             config=obj.config(),
             allow_invalid=allow_invalid,
             rejects=rejects,
+            phone_format=phone_format,  # type: ignore[arg-type]
+            default_region=default_region,
+            day_first=day_first,
             dry_run=dry_run,
         )
     if fmt == "json":
@@ -368,11 +382,21 @@ def export(
 @click.option(
     "--annotate", is_flag=True, help="Mark bad cells in the workbook (fill and note) and list them on an _issues sheet."
 )
+@normalise_options
 @dry_run_option
 @format_option("table", "json")
 @click.pass_obj
 def validate(
-    obj: Context, workbook: str | None, tables: Sequence[str], limit: int, annotate: bool, dry_run: bool, fmt: str
+    obj: Context,
+    workbook: str | None,
+    tables: Sequence[str],
+    limit: int,
+    annotate: bool,
+    phone_format: str | None,
+    default_region: str | None,
+    day_first: bool | None,
+    dry_run: bool,
+    fmt: str,
 ) -> int:
     """Check every cell against the schemas; exit 1 when there are findings."""
     from sheetcrm.validate import validate as run_validate
@@ -380,7 +404,14 @@ def validate(
 
     opened = obj.open(workbook)
     with obj.working("validating…"):
-        report = run_validate(opened, tables=tables or None, config=obj.config())
+        report = run_validate(
+            opened,
+            tables=tables or None,
+            config=obj.config(),
+            phone_format=phone_format,  # type: ignore[arg-type]
+            default_region=default_region,
+            day_first=day_first,
+        )
         marked = run_annotate(opened, report, dry_run=dry_run) if annotate else None
     if fmt == "json":
         click.echo(report.to_json(indent=2))

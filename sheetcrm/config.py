@@ -45,7 +45,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
-from sheetcrm.errors import ConfigError
+from sheetcrm.errors import ConfigError, InputError
 from sheetcrm.schema.custom import FieldConfig, SchemaConfig, schema_problems
 from sheetcrm.sync.safewrite import replace_atomically
 
@@ -54,7 +54,9 @@ __all__ = [
     "STANDARD_TABLES",
     "Config",
     "FieldConfig",
+    "FixConfig",
     "GoogleConfig",
+    "PhoneFormat",
     "SafetyConfig",
     "SchemaConfig",
     "SecretRef",
@@ -268,6 +270,87 @@ class SmtpConfig(_Model):
         return _refuse_literal_secret(value)
 
 
+PhoneFormat = Literal["e164", "national"]
+
+
+def _known_region(code: str) -> bool:
+    import phonenumbers  # loaded only when a region is given, not by every command's start
+
+    return bool(phonenumbers.country_code_for_region(code))
+
+
+class FixConfig(_Model):
+    """How ``sheetcrm fix``, ``import`` and ``validate`` read values that only a setting makes certain.
+
+    A job's own arguments win over these (``fix(workbook, day_first=False)``, ``--region US``).
+    """
+
+    phone_format: PhoneFormat = Field(
+        default="e164",
+        description=(
+            "How phone numbers are written: e164 (+8613800138000), or national (the national format of "
+            "default_region, numbers of other countries international)."
+        ),
+    )
+    default_region: str = Field(
+        default="CN",
+        description=(
+            "Two-letter country of phone numbers written without a country code, e.g. CN or US; "
+            "numbers not written like that country's stay as they are and are reported."
+        ),
+    )
+    day_first: bool | None = Field(
+        default=None,
+        description=(
+            "How to read dates such as 5/3/2024: true is day first (5 March), false month first (3 May); "
+            "not set leaves them as they are, reported by validate."
+        ),
+        examples=[True],
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _check_region(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 2 or not code.isalpha() or not _known_region(code):
+            raise PydanticCustomError(
+                "region",
+                "unknown country {region}",
+                {"region": json.dumps(value), "hint": "use a two-letter country code such as CN, US or DE"},
+            )
+        return code
+
+    def override(
+        self,
+        *,
+        phone_format: str | None = None,
+        default_region: str | None = None,
+        day_first: bool | None = None,
+    ) -> FixConfig:
+        """These settings with a caller's own values in place of the config's; ``None`` keeps the config's.
+
+        A bad value given by the caller is an InputError (a bad value in the file is a ConfigError)::
+
+            >>> load_config().fix.override(default_region="us").default_region
+            'US'
+        """
+        changes: dict[str, Any] = {}
+        if phone_format is not None:
+            if phone_format not in get_args(PhoneFormat):
+                raise InputError(f"unknown phone format {phone_format!r}", hint="use e164 or national")
+            changes["phone_format"] = phone_format
+        if default_region is not None:
+            code = default_region.strip().upper()
+            if len(code) != 2 or not code.isalpha() or not _known_region(code):
+                raise InputError(
+                    f"unknown phone region {default_region!r}", hint="use a two-letter country code such as CN or US"
+                )
+            changes["default_region"] = code
+        if day_first is not None:
+            changes["day_first"] = day_first
+        return self.model_copy(update=changes) if changes else self
+
+
 def _default_tables() -> dict[str, TableConfig]:
     return {name: TableConfig(sheet=sheet, id_column=id_column) for name, (sheet, id_column) in STANDARD_TABLES.items()}
 
@@ -301,6 +384,13 @@ class Config(_Model):
     safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Backups and locking when writing.")
     google: GoogleConfig = Field(default_factory=GoogleConfig, description="Google Sheets access.")
     smtp: SmtpConfig = Field(default_factory=SmtpConfig, description="Mail server for reminders and reports.")
+    fix: FixConfig = Field(
+        default_factory=FixConfig,
+        description=(
+            "How fix, import and validate read phones without a country code and dates such as 5/3/2024. "
+            "Other spellings of a choice are the field's synonyms, in [schema.<table>.fields.<field>]."
+        ),
+    )
     # The sections below are placeholders: any keys are accepted until the issue named in
     # each description replaces the dict with a typed model.
     dedupe: dict[str, Any] = Field(
@@ -518,7 +608,7 @@ def _describe_error(error: Any) -> tuple[str, str, str | None]:
             hint = f"did you mean [tables.{close[0]}]? " if close else ""
             hint += "a custom table needs the name of its sheet: sheet = ..."
         return key, "missing (this key is required)", hint
-    if kind in ("literal_secret", "secret_ref", "env_name", "timezone", "empty"):
+    if kind in ("literal_secret", "secret_ref", "env_name", "timezone", "region", "empty"):
         hint = context.get("hint")
         if kind == "literal_secret":
             env = re.sub(r"[^A-Z0-9_]", "_", "_".join(str(part) for part in loc[-2:]).upper())
@@ -858,6 +948,8 @@ def _type_name(annotation: Any) -> str:
     origin = get_origin(annotation)
     if origin is Annotated:
         return _type_name(get_args(annotation)[0])
+    if origin is Literal:
+        return " or ".join(f"`{_toml_value(arg)}`" for arg in get_args(annotation))
     if origin is Union or origin is types.UnionType:
         return " or ".join(_type_name(arg) for arg in get_args(annotation) if arg is not type(None))
     if origin is dict:

@@ -199,3 +199,19 @@ def test_fix_previews_applies_and_leaves_fewer_findings(tmp_path: Path) -> None:
     assert table.value(3, "created_at") == "5/3/2024"  # day or month first: never guessed
     after = run_cli("validate", "crm.xlsx", "--format", "json", cwd=tmp_path)
     assert len(json.loads(after.stdout)["findings"]) < len(json.loads(before.stdout)["findings"])
+
+
+def test_options_override_the_fix_settings_of_the_config(tmp_path: Path) -> None:
+    rows = [
+        ["customer_id", "name", "phone", "created_at"],
+        ["C-000001", "Jane Smith", "(415) 555-0134", "5/3/2024"],
+    ]
+    path = write_xlsx(tmp_path / "crm.xlsx", {"Customers": rows})
+    (tmp_path / "sheetcrm.toml").write_text('[fix]\ndefault_region = "CN"\n', encoding="utf-8")
+    report = json.loads(run_cli("validate", "crm.xlsx", "--day-first", "--format", "json", cwd=tmp_path).stdout)
+    assert {f["cell"]: f["fix"] for f in report["findings"] if f["column"] == "created_at"} == {"D2": "2024-03-05"}
+    done = run_cli("fix", "crm.xlsx", "--region", "US", "--month-first", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = sheetcrm.open_workbook(path)["Customers"]
+    assert table.value(2, "phone") == "+14155550134"
+    assert table.value(2, "created_at") == "2024-05-03"

@@ -11,6 +11,7 @@ import pytest
 
 from sheetcrm.config import (
     Config,
+    FixConfig,
     SecretRef,
     TableConfig,
     config_reference_markdown,
@@ -20,7 +21,7 @@ from sheetcrm.config import (
     resolve_secret,
     write_config,
 )
-from sheetcrm.errors import ConfigError
+from sheetcrm.errors import ConfigError, InputError
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 
@@ -54,6 +55,11 @@ username = "crm@example.com"
 password = { env = "SHEETCRM_TEST_SMTP_PASSWORD" }
 sender = "CRM <crm@example.com>"
 starttls = false
+
+[fix]
+phone_format = "national"
+default_region = "us"
+day_first = true
 
 [dedupe]
 threshold = 0.9
@@ -103,6 +109,7 @@ def test_full_example_loads(tmp_path: Path) -> None:
     assert config.smtp.port == 465
     assert config.smtp.starttls is False
     assert config.smtp.password == SecretRef(env="SHEETCRM_TEST_SMTP_PASSWORD")
+    assert config.fix == FixConfig(phone_format="national", default_region="US", day_first=True)
     assert config.dedupe == {"threshold": 0.9}
     assert config.jobs == {"nightly": {"at": "02:00", "commands": ["dedupe", "stale"]}}
 
@@ -124,6 +131,7 @@ def test_defaults() -> None:
     assert config.smtp.starttls is True
     assert config.smtp.password is None
     assert config.google.credentials is None
+    assert (config.fix.phone_format, config.fix.default_region, config.fix.day_first) == ("e164", "CN", None)
     assert config.dedupe == config.stale == config.reminders == config.reports == config.jobs == config.schema_ == {}
 
 
@@ -207,6 +215,9 @@ def test_path_is_not_a_key_of_the_file(tmp_path: Path) -> None:
         ("[tables.orders]\nheader_row = 0\n", "tables.orders.header_row: should be greater than or equal to 1, got 0"),
         ("[smtp]\nport = 70000\n", "smtp.port: should be less than or equal to 65535, got 70000"),
         ("[google]\ncredentials = 5\n", "google.credentials: expected a path (a string), got 5"),
+        ('[fix]\nphone_format = "E.164"\n', "fix.phone_format: should be 'e164' or 'national', got \"E.164\""),
+        ('[fix]\nday_first = "maybe"\n', 'fix.day_first: expected true or false, got "maybe"'),
+        ("[fix]\ndefault_region = 86\n", "fix.default_region: expected a string, got 86"),
     ],
 )
 def test_wrong_types_name_the_key_and_the_value(tmp_path: Path, text: str, expected: str) -> None:
@@ -218,6 +229,32 @@ def test_several_problems_are_reported_together(tmp_path: Path) -> None:
     assert "safety.backups" in error.message
     assert "safety.lock_timeout" in error.message
     assert "safety.bogus: unknown key" in error.message
+
+
+def test_unknown_fix_key_is_named_like_any_other(tmp_path: Path) -> None:
+    error = error_of(tmp_path, "[fix]\ndayfirst = true\n")
+    assert error.message == f"{tmp_path / 'sheetcrm.toml'}: fix.dayfirst: unknown key"
+    assert error.hint == "did you mean 'day_first'? valid keys in [fix]: phone_format, default_region, day_first"
+
+
+@pytest.mark.parametrize("region", ["XX", "USA", "001", ""])
+def test_unknown_region_names_the_key(tmp_path: Path, region: str) -> None:
+    error = error_of(tmp_path, f'[fix]\ndefault_region = "{region}"\n')
+    assert error.message == f'{tmp_path / "sheetcrm.toml"}: fix.default_region: unknown country "{region}"'
+    assert error.hint is not None and "two-letter country code" in error.hint
+
+
+def test_explicit_fix_settings_win_over_the_file(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, '[fix]\ndefault_region = "US"\nday_first = true\n')).fix
+    assert settings.override() == settings
+    assert settings.override(default_region="de", day_first=False, phone_format="national") == FixConfig(
+        phone_format="national", default_region="DE", day_first=False
+    )
+    assert settings.override(phone_format=None, default_region=None, day_first=None).day_first is True
+    with pytest.raises(InputError, match="unknown phone region 'XX'"):
+        settings.override(default_region="XX")
+    with pytest.raises(InputError, match="unknown phone format 'E164'"):
+        settings.override(phone_format="E164")
 
 
 def test_custom_table_needs_a_sheet(tmp_path: Path) -> None:
@@ -417,6 +454,8 @@ def test_render_shows_defaults_and_help_lines() -> None:
     assert data["tables"]["orders"] == {"sheet": "Orders", "id_column": "order_id"}
     assert "# Rotated backups kept in .sheetcrm/backups" in text
     assert "# header_row = 1" in text  # unset keys appear commented, with an example
+    assert data["fix"] == {"phone_format": "e164", "default_region": "CN"}
+    assert "# day_first = true" in text
 
 
 def test_render_json_has_every_key() -> None:
@@ -428,6 +467,7 @@ def test_render_json_has_every_key() -> None:
         "safety",
         "google",
         "smtp",
+        "fix",
         "dedupe",
         "stale",
         "reminders",
@@ -436,6 +476,7 @@ def test_render_json_has_every_key() -> None:
         "schema",
     }
     assert data["tables"]["customers"]["header_row"] is None
+    assert data["fix"] == {"phone_format": "e164", "default_region": "CN", "day_first": None}
 
 
 def test_render_write_load_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -213,3 +213,60 @@ def test_fix_makes_validate_find_less_and_nothing_new(tmp_path: Path) -> None:
     assert after < before  # a strict subset: fewer findings, none new
     fixed_codes = {code for *_, code in before - after}
     assert {"bad-date", "not-in-choices"} <= fixed_codes
+
+
+# -- the [fix] settings of sheetcrm.toml -------------------------------------------------------
+
+US_CUSTOMERS = [
+    ["customer_id", "name", "phone", "created_at"],
+    ["C-000001", "Jane Smith", "(415) 555-2671", "5/3/2024"],
+    ["C-000002", "Zhang Wei", "+86 138 0013 8000", "2024/3/5"],
+]
+
+
+def _us_workbook(folder: Path, fix_section: str) -> tuple[Path, sheetcrm.Config]:
+    path = write_xlsx(folder / "crm.xlsx", {"Customers": US_CUSTOMERS})
+    (folder / "sheetcrm.toml").write_text(f'workbook = "crm.xlsx"\n\n[fix]\n{fix_section}', encoding="utf-8")
+    return path, sheetcrm.load_config(folder / "sheetcrm.toml", required=True)
+
+
+def test_settings_come_from_the_config(tmp_path: Path) -> None:
+    path, config = _us_workbook(tmp_path, 'default_region = "US"\nday_first = true\n')
+    changes = plan_fix(sheetcrm.open_workbook(path), config=config)
+    assert _edits(changes) == [
+        ["Customers", "C2", "phone", "(415) 555-2671", "+14155552671"],
+        ["Customers", "D2", "created_at", "5/3/2024", "2024-03-05"],
+        ["Customers", "C3", "phone", "+86 138 0013 8000", "+8613800138000"],
+        ["Customers", "D3", "created_at", "2024/3/5", "2024-03-05"],
+    ]
+
+
+def test_settings_come_from_the_working_folders_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _ = _us_workbook(tmp_path, 'default_region = "US"\nday_first = true\nphone_format = "national"\n')
+    monkeypatch.chdir(tmp_path)
+    result = fix(sheetcrm.open_workbook(path), dry_run=True)  # no config given: ./sheetcrm.toml
+    # national: (415) 555-2671 is the US format already, +86 138 0013 8000 the international one
+    assert {c.cell: c.new for c in result.changes} == {"D2": "2024-03-05", "D3": "2024-03-05"}  # type: ignore[union-attr]
+
+
+def test_explicit_arguments_win_over_the_config(tmp_path: Path) -> None:
+    path, config = _us_workbook(tmp_path, 'default_region = "US"\nday_first = true\n')
+    changes = plan_fix(sheetcrm.open_workbook(path), config=config, default_region="CN", day_first=False)
+    by_cell = {c.cell: c.new for c in changes}  # type: ignore[union-attr]
+    assert "C2" not in by_cell  # a US number without +1 in a CN workbook: never guessed
+    assert by_cell["D2"] == "2024-05-03"  # month first
+
+
+def test_without_day_first_the_date_stays_and_validate_says_why(tmp_path: Path) -> None:
+    path, config = _us_workbook(tmp_path, 'default_region = "US"\n')
+    workbook = sheetcrm.open_workbook(path)
+    by_cell = {c.cell: c.new for c in plan_fix(workbook, config=config)}  # type: ignore[union-attr]
+    assert by_cell["C2"] == "+14155552671"
+    assert "D2" not in by_cell
+
+    report = sheetcrm.validate(workbook, config=config)
+    date = next(f for f in report.findings if f.cell == "D2")
+    assert (str(date.code), date.fix, str(date.severity)) == ("bad-date", None, "error")
+    assert "could be 5 March or 3 May 2024" in date.message and "[fix] day_first" in date.message
+    assert [f.cell for f in report.findings] == ["D2", "D3"]  # (415) 555-2671 is a US number: no warning
+    assert report.findings[1].fix == "2024-03-05"  # 2024/3/5: what fix writes

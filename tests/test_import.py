@@ -186,6 +186,48 @@ def test_values_are_normalised_as_fix_does(crm: Path, tmp_path: Path) -> None:
     assert list(frame.loc[7, ["phone", "tier"]]) == ["+8613700002222", "Key"]
 
 
+SETTINGS_ROWS = [
+    ["name", "phone", "created_at"],
+    ["Jane Roe", "(415) 555-2671", "5/3/2024"],
+    ["Wang Lei", "13700003333", "2024/3/6"],
+]
+
+
+def _settings_case(tmp_path: Path, fix_section: str) -> tuple[Path, Path, sheetcrm.Config]:
+    crm = write_xlsx(tmp_path / "crm.xlsx", {"Customers": [["customer_id", "name", "phone", "created_at"]]})
+    source = write_csv_file(tmp_path / "in.csv", SETTINGS_ROWS)
+    (tmp_path / "sheetcrm.toml").write_text(f"[fix]\n{fix_section}", encoding="utf-8")
+    return crm, source, sheetcrm.load_config(tmp_path / "sheetcrm.toml")
+
+
+def test_values_are_read_with_the_configs_fix_settings(tmp_path: Path) -> None:
+    crm, source, config = _settings_case(tmp_path, 'default_region = "US"\nday_first = true\n')
+    result = import_rows(sheetcrm.open_workbook(crm), source, config=config)
+    assert result.counts["added"] == 2 and not result.rejects
+    frame = customers(crm)
+    assert frame.loc[2, "phone"] == "+14155552671" and frame.loc[2, "created_at"] == "2024-03-05"
+    # a CN mobile without +86 in a US workbook: imported as written, never guessed
+    assert frame.loc[3, "phone"] == "13700003333" and frame.loc[3, "created_at"] == "2024-03-06"
+
+
+def test_without_day_first_an_ambiguous_date_is_rejected_saying_why(tmp_path: Path) -> None:
+    crm, source, config = _settings_case(tmp_path, 'default_region = "US"\n')
+    plan = plan_import(sheetcrm.open_workbook(crm), source, config=config)
+    assert [(r.row, r.codes) for r in plan.rejects] == [(2, ("bad-date",))]
+    assert plan.rejects[0].reasons == (
+        "'5/3/2024': created_at could be 5 March or 3 May 2024, so no fix is proposed: "
+        "set [fix] day_first = true (day first) or false (month first)",
+    )
+
+
+def test_import_arguments_win_over_the_config(tmp_path: Path) -> None:
+    crm, source, config = _settings_case(tmp_path, 'default_region = "US"\nday_first = true\n')
+    plan = plan_import(sheetcrm.open_workbook(crm), source, config=config, default_region="CN", day_first=False)
+    appended = next(c for c in plan.changes if isinstance(c, AppendRows))
+    assert [row.get("C") for row in appended.rows] == ["(415) 555-2671", "+8613700003333"]
+    assert [row.get("D") for row in appended.rows] == ["2024-05-03", "2024-03-06"]
+
+
 def test_a_row_with_nothing_in_the_mapped_columns_is_never_imported(crm: Path, tmp_path: Path) -> None:
     source = write_csv_file(tmp_path / "in.csv", [["name", "WeChat"], ["", "wx_only"]])
     result = run(crm, source, allow_invalid=True)

@@ -458,6 +458,31 @@ def test_whole_column_keeps_row_numbers_and_returns_only_changes() -> None:
     assert len(result) == 3
 
 
+def test_ambiguous_values_come_with_the_reason_and_what_decides_it() -> None:
+    dates = normalize_dates(pd.Series(["5/3/2024", "5/3/24", "5/3/2024", "2024/3/5"], dtype="str"))
+    assert list(dates.ambiguous) == [0, 1, 2]
+    assert dates.reasons == {
+        "5/3/2024": "could be 5 March or 3 May 2024, so no fix is proposed: "
+        "set [fix] day_first = true (day first) or false (month first)",
+        "5/3/24": "has a two-digit year, and which century is meant would be a guess, so no fix is proposed: "
+        "write the year in full (no setting decides it)",
+    }
+    assert normalize_dates(pd.Series(["5/3/2024"]), day_first=True).reasons == {}
+    assert "[fix] day_first" in normalize_datetimes(pd.Series(["5/3/2024 9:00"])).reasons["5/3/2024 9:00"]
+
+    cn = normalize_phones(pd.Series(["(415) 555-0134", "13800138000"]), default_region="CN")
+    assert cn.reasons == {
+        "(415) 555-0134": "has no country code and is not written like a CN number, but would be a valid "
+        "+1 number, so no fix is proposed: write it with its country code, or set [fix] default_region"
+    }
+    us = normalize_phones(pd.Series(["(415) 555-0134", "13800138000"]), default_region="US")
+    assert list(us.reasons) == ["13800138000"] and "a valid +86 number" in us.reasons["13800138000"]
+
+    numbers = normalize_numbers(pd.Series(["1,5", "1,234.50"]))
+    assert list(numbers.reasons) == ["1,5"] and "decimal comma" in numbers.reasons["1,5"]
+    assert normalize_emails(pd.Series(["A@B.COM"])).reasons == {}
+
+
 def test_column_of_other_dtypes() -> None:
     # an analyst's object column with a missing value: the NaN stays, nothing breaks
     values = pd.Series(["vip", None, "Key"], index=[4, 5, 6], dtype=object)

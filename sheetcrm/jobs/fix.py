@@ -2,7 +2,8 @@
 
 Only cells of the schema's fields change, each to its canonical text; formula cells, the
 header row and the team's own columns stay as they are, and so does every value a setting
-or a person has to decide (``5/3/2024`` without ``day_first``)::
+or a person has to decide (``5/3/2024`` without ``day_first``). The settings come from
+``[fix]`` in ``sheetcrm.toml``; a keyword argument given wins over it::
 
     >>> changes = plan_fix(sheetcrm.open_workbook("crm.xlsx"), default_region="CN")
     >>> print(changes.preview())
@@ -14,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import phonenumbers
-
-from sheetcrm.config import Config, load_config
+from sheetcrm.config import Config, FixConfig, PhoneFormat, load_config
 from sheetcrm.errors import InputError
 from sheetcrm.schema.custom import build_schemas
 from sheetcrm.schema.tables import TableSchema
@@ -24,7 +23,7 @@ from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.table import Table
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 from sheetcrm.util import collector_paused
-from sheetcrm.validate.normalize import PhoneFormat, normalize_column
+from sheetcrm.validate.normalize import normalize_column
 
 __all__ = ["fix", "plan_fix"]
 
@@ -35,8 +34,8 @@ def plan_fix(
     config: Config | None = None,
     schemas: Mapping[str, TableSchema] | None = None,
     tables: Sequence[str] | None = None,
-    phone_format: PhoneFormat = "e164",
-    default_region: str = "CN",
+    phone_format: PhoneFormat | None = None,
+    default_region: str | None = None,
     day_first: bool | None = None,
 ) -> ChangeSet:
     """A ChangeSet with one edit per cell whose value has a safe fix, column by column.
@@ -45,15 +44,16 @@ def plan_fix(
     ``schemas`` default to the built-in ones with the config's changes. Phones become
     E.164 (``phone_format="national"``: the national format of ``default_region``, the
     country of numbers written without a country code); a date such as ``5/3/2024``, which
-    could be either, is only read with ``day_first`` set. Each edit writes text, as
+    could be either, is only read with ``day_first`` set. The three settings left out
+    (``None``) come from the config's ``[fix]`` section. Each edit writes text, as
     validate reads it, with ``old`` the text read and ``field`` the field's name.
 
         >>> changes = plan_fix(workbook, tables=["customers"], day_first=True)
         >>> changes.counts()
         {'edit': 42}
     """
-    _check_settings(phone_format, default_region)
     settings = config if config is not None else load_config()
+    fix_settings = settings.fix.override(phone_format=phone_format, default_region=default_region, day_first=day_first)
     chosen = dict(schemas) if schemas is not None else build_schemas(settings)
     present = set(workbook.sheet_names)
     keys = list(tables) if tables else [key for key, schema in chosen.items() if schema.sheet in present]
@@ -72,41 +72,21 @@ def plan_fix(
     for key in keys:
         schema = chosen[key]
         if schema.sheet in read:
-            _plan_table(
-                changes,
-                read[schema.sheet],
-                schema,
-                phone_format=phone_format,
-                default_region=default_region,
-                day_first=day_first,
-            )
+            _plan_table(changes, read[schema.sheet], schema, fix_settings)
     return changes
 
 
-def _check_settings(phone_format: str, default_region: str) -> None:
-    if phone_format not in ("e164", "national"):
-        raise InputError(f"unknown phone format {phone_format!r}", hint="use e164 or national")
-    if not phonenumbers.country_code_for_region(default_region.upper()):
-        raise InputError(
-            f"unknown phone region {default_region!r}", hint="use a two-letter country code such as CN or US"
-        )
-
-
-def _plan_table(
-    changes: ChangeSet,
-    table: Table,
-    schema: TableSchema,
-    *,
-    phone_format: PhoneFormat,
-    default_region: str,
-    day_first: bool | None,
-) -> None:
+def _plan_table(changes: ChangeSet, table: Table, schema: TableSchema, settings: FixConfig) -> None:
     # only the schema's fields: a header no field claims is the team's own column, and of a
     # field's duplicate columns only the one validate checks
     for header, name in schema.match_headers(table.columns).fields.items():
         values = table.frame[header]
         result = normalize_column(
-            values, schema.field(name), phone_format=phone_format, default_region=default_region, day_first=day_first
+            values,
+            schema.field(name),
+            phone_format=settings.phone_format,
+            default_region=settings.default_region,
+            day_first=settings.day_first,
         )
         if result.fixed.empty:
             continue
@@ -127,15 +107,16 @@ def fix(
     config: Config | None = None,
     schemas: Mapping[str, TableSchema] | None = None,
     tables: Sequence[str] | None = None,
-    phone_format: PhoneFormat = "e164",
-    default_region: str = "CN",
+    phone_format: PhoneFormat | None = None,
+    default_region: str | None = None,
     day_first: bool | None = None,
     dry_run: bool = False,
     out: str | Path | None = None,
 ) -> ApplyResult:
     """Plan :func:`plan_fix` and apply it as one run that ``undo`` reverses.
 
-    ``dry_run`` only previews it; ``out`` writes the fixed workbook to a new file.
+    ``dry_run`` only previews it; ``out`` writes the fixed workbook to a new file. The
+    settings left out (``None``) come from the config's ``[fix]`` section.
 
         >>> result = fix(sheetcrm.open_workbook("crm.xlsx"), dry_run=True)
         >>> print(result.preview())

@@ -3,7 +3,9 @@
 Headers are mapped through the schema's aliases (English and Chinese) and an explicit
 ``mapping`` for the rest; values are normalised and validated; a row whose id, email or
 phone matches a record updates it (only empty cells are filled) instead of adding a
-duplicate; new rows get the next ids. Everything is one ChangeSet, so a dry run previews
+duplicate; new rows get the next ids. Values are normalised as ``sheetcrm fix`` does, with
+the ``[fix]`` settings of ``sheetcrm.toml`` unless ``phone_format``, ``default_region`` or
+``day_first`` is given. Everything is one ChangeSet, so a dry run previews
 it and ``sheetcrm undo`` takes it back::
 
     >>> plan = plan_import(workbook, "trade-show.csv", mapping={"WeChat ID": "wechat_id"})
@@ -30,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm.config import Config, load_config
+from sheetcrm.config import Config, FixConfig, PhoneFormat, load_config
 from sheetcrm.errors import InputError, SheetNotFound, WorkbookUnreadable
 from sheetcrm.schema.custom import build_schemas
 from sheetcrm.schema.fields import Field, FieldType
@@ -40,6 +42,7 @@ from sheetcrm.sync.csvfile import read_csv, write_csv
 from sheetcrm.sync.table import Table, build_table
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 from sheetcrm.validate.checks import check_column
+from sheetcrm.validate.findings import Severity
 
 __all__ = [
     "ImportPlan",
@@ -346,16 +349,24 @@ def plan_import(
     allow_invalid: bool = False,
     sheet: str | None = None,
     encoding: str | None = None,
+    phone_format: PhoneFormat | None = None,
+    default_region: str | None = None,
+    day_first: bool | None = None,
 ) -> ImportPlan:
     """Plan importing ``source`` (CSV or .xlsx) into ``table``: the ChangeSet and every row's fate.
 
     ``mapping`` maps source headers the aliases do not know to field names (``""`` drops a
-    column). Rows failing validation are rejected unless ``allow_invalid``. Nothing is written::
+    column). Rows failing validation are rejected unless ``allow_invalid``. Values are
+    normalised as :func:`~sheetcrm.jobs.fix.plan_fix` does; ``phone_format``,
+    ``default_region`` and ``day_first`` left out (``None``) come from the config's
+    ``[fix]`` section. Nothing is written::
 
         >>> plan = plan_import(workbook, "leads.xlsx", mapping={"Handy": "phone"})
         >>> print(plan.changes.preview())
     """
-    every = dict(schemas) if schemas is not None else _all_schemas(config)
+    settings = config if config is not None else load_config()
+    fix_settings = settings.fix.override(phone_format=phone_format, default_region=default_region, day_first=day_first)
+    every = dict(schemas) if schemas is not None else build_schemas(settings)
     schema = _schema(table, every)
     if schema.sheet not in workbook.sheet_names:
         raise SheetNotFound(workbook.source, schema.sheet, workbook.sheet_names)
@@ -375,7 +386,7 @@ def plan_import(
             hint="map the columns with --map 'SOURCE HEADER=FIELD', e.g. --map 'Kontakt=name'",
         )
     references = _references(schema, every, workbook)
-    return _Planner(schema, target, incoming, columns, references, allow_invalid).plan(
+    return _Planner(schema, target, incoming, columns, references, allow_invalid, fix_settings).plan(
         source=str(source), dropped=dropped
     )
 
@@ -391,13 +402,17 @@ def import_rows(
     allow_invalid: bool = False,
     sheet: str | None = None,
     encoding: str | None = None,
+    phone_format: PhoneFormat | None = None,
+    default_region: str | None = None,
+    day_first: bool | None = None,
     dry_run: bool = False,
     rejects: Path | None = None,
 ) -> ImportResult:
     """Plan and apply an import as one run (``dry_run`` only previews it and writes nothing at all).
 
     ``rejects`` names a CSV file that receives the rejected rows and their problems (written
-    after the workbook, and only when not a dry run)::
+    after the workbook, and only when not a dry run). The other arguments are
+    :func:`plan_import`'s::
 
         >>> result = import_rows(workbook, "trade-show.csv", rejects=Path("rejects.csv"))
         >>> result.counts, result.run_id
@@ -414,6 +429,9 @@ def import_rows(
         allow_invalid=allow_invalid,
         sheet=sheet,
         encoding=encoding,
+        phone_format=phone_format,
+        default_region=default_region,
+        day_first=day_first,
     )
     applied = workbook.apply(plan.changes, dry_run=dry_run, command=f"import {Path(source).name}")
     written = plan.write_rejects(rejects) if rejects is not None and not dry_run else None
@@ -427,10 +445,6 @@ def _schema(table: str, schemas: Mapping[str, TableSchema]) -> TableSchema:
     if table not in schemas:
         raise InputError(f"unknown table {table!r}", hint=f"choose from {', '.join(schemas)}")
     return schemas[table]
-
-
-def _all_schemas(config: Config | None) -> dict[str, TableSchema]:
-    return build_schemas(config if config is not None else load_config())
 
 
 def _map_columns(
@@ -518,8 +532,8 @@ def _references(
 # --------------------------------------------------------------------------- values
 
 
-def _normalised(item: Field, values: pd.Series) -> pd.Series:
-    """THE single place imported values are normalised, as ``sheetcrm fix`` does.
+def _normalised(item: Field, values: pd.Series, settings: FixConfig) -> pd.Series:
+    """THE single place imported values are normalised, as ``sheetcrm fix`` does with the same ``settings``.
 
     Trimmed, then :func:`sheetcrm.validate.normalize.normalize_column`: phones to E.164,
     dates to ISO, choices through their synonyms, email domains lower-cased … Values it
@@ -528,7 +542,13 @@ def _normalised(item: Field, values: pd.Series) -> pd.Series:
     from sheetcrm.validate.normalize import normalize_column  # phonenumbers loads only when importing
 
     text = values.astype("str").str.strip()
-    fixed = normalize_column(text, item).fixed
+    fixed = normalize_column(
+        text,
+        item,
+        phone_format=settings.phone_format,
+        default_region=settings.default_region,
+        day_first=settings.day_first,
+    ).fixed
     if len(fixed):
         text = text.copy()
         text.loc[fixed.index] = fixed
@@ -693,6 +713,7 @@ class _Planner:
         columns: Mapping[str, str],
         references: Mapping[str, Collection[str]],
         allow_invalid: bool,
+        settings: FixConfig,
     ) -> None:
         self.schema = schema
         self.target = target
@@ -700,6 +721,7 @@ class _Planner:
         self.columns = dict(columns)
         self.references = references
         self.allow_invalid = allow_invalid
+        self.settings = settings
         self.headers = schema.match_headers(target.columns).headers  # field -> sheet header
         self.fields = {name: schema.field(name) for name in self.headers}  # the fields the sheet holds
         self.outcomes: dict[int, RowOutcome] = {}
@@ -713,7 +735,10 @@ class _Planner:
 
     def _values(self) -> pd.DataFrame:
         frame = self.incoming.frame
-        data = {name: _normalised(self.schema.field(name), frame[header]) for header, name in self.columns.items()}
+        data = {
+            name: _normalised(self.schema.field(name), frame[header], self.settings)
+            for header, name in self.columns.items()
+        }
         return pd.DataFrame(data, index=frame.index, columns=list(data))
 
     def _findings(self, values: pd.DataFrame) -> dict[int, list[Problem]]:
@@ -725,7 +750,12 @@ class _Planner:
             # uniqueness against the sheet as records are matched
             rules = self.schema.field(name).with_changes(required=False, unique=False)
             letter = self.incoming.letter(source_header[name])
-            for finding in check_column(self.incoming.sheet, letter, rules, values[name], references=self.references):
+            findings = check_column(
+                self.incoming.sheet, letter, rules, values[name], references=self.references, settings=self.settings
+            )
+            for finding in findings:
+                if finding.severity is not Severity.ERROR:
+                    continue  # a phone fix leaves for want of its country is imported as written
                 reason = finding.message + (f" → {finding.fix}" if finding.fix else "")
                 found.setdefault(int(finding.row or 0), []).append((str(finding.code), reason))
         return found
@@ -757,7 +787,10 @@ class _Planner:
         for name in index.fields:
             column = frame[self.headers[name]]
             # the sheet's phones through the same normaliser, so E.164 meets E.164
-            column = _normalised(self.fields[name], column) if name == index.phone else column.str.strip()
+            if name == index.phone:
+                column = _normalised(self.fields[name], column, self.settings)
+            else:
+                column = column.str.strip()
             for row, text in zip(column.index.tolist(), column.tolist(), strict=True):
                 index.add(name, text, int(row))
         return index

@@ -24,10 +24,11 @@ only for shapes the regexes do not cover.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,26 +61,32 @@ class Normalized:
     """What a normaliser proposes for a column.
 
     ``fixed`` holds the new text of each row that changes (indexed by row number);
-    ``ambiguous`` the rows whose value a setting would decide (``day_first``, a phone's
-    region), left as they are apart from trimmed whitespace.
+    ``ambiguous`` the rows whose value a setting or a person has to decide (``day_first``,
+    a phone's region), left as they are apart from trimmed whitespace. ``reasons`` says,
+    for each of those values as written, why no fix is proposed and what decides it::
+
+        >>> normalize_dates(pd.Series(["5/3/2024"])).reasons["5/3/2024"]
+        'could be 5 March or 3 May 2024, so no fix is proposed: set [fix] day_first = true (day first) or false (month first)'
     """
 
     fixed: pd.Series[str]
     ambiguous: pd.Index
+    reasons: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.fixed)
 
 
-# A converter turns one distinct value into its new text; it adds the values it finds
-# ambiguous to a set (returning a flag with every value would cost a tuple per value).
+# A converter turns one distinct value into its new text; it records the values it finds
+# ambiguous, with the reason, in a dict (returning a flag with every value would cost a
+# tuple per value).
 Converter = Callable[[str], str]
 
 
-def _by_value(values: pd.Series[str], convert: Converter, ambiguous: set[str] | None = None) -> Normalized:
+def _by_value(values: pd.Series[str], convert: Converter, ambiguous: dict[str, str] | None = None) -> Normalized:
     """Run ``convert`` once per distinct value and spread the results back over the rows.
 
-    ``ambiguous`` is the set ``convert`` adds ambiguous values to.
+    ``ambiguous`` is the dict ``convert`` adds ambiguous values to, with why each is.
     """
     text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("str")
     codes, uniques = pd.factorize(text)  # a missing value (NaN) is code -1 and never changes
@@ -94,7 +101,25 @@ def _by_value(values: pd.Series[str], convert: Converter, ambiguous: set[str] | 
     if not ambiguous:
         return Normalized(fixed, values.index[:0])
     unsure = np.append(pd.Index(distinct).isin(list(ambiguous)), False)
-    return Normalized(fixed, values.index[unsure[codes]])
+    return Normalized(fixed, values.index[unsure[codes]], dict(ambiguous))
+
+
+# Why a value gets no fix, ending in what decides it; a finding's message is "'value': field <reason>".
+_NO_FIX = "so no fix is proposed"
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 # --------------------------------------------------------------------------- width and whitespace
@@ -364,18 +389,22 @@ def normalize_phones(
                     return text
                 number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
                 return _phone_text(number, region, e164=e164)
-        result, ambiguous = _slow_phone(text, compact, region, e164=e164)
-        if ambiguous:
-            unsure.add(value)
+        result, elsewhere = _slow_phone(text, compact, region, e164=e164)
+        if elsewhere:
+            unsure[value] = (
+                f"has no country code and is not written like a {region.code} number, but would be a valid "
+                f"+{elsewhere} number, {_NO_FIX}: write it with its country code, or set [fix] default_region"
+            )
         return result
 
-    unsure: set[str] = set()
+    unsure: dict[str, str] = {}
     return _by_value(values, convert, unsure)
 
 
-def _valid_elsewhere(digits: str, region: _Region) -> bool:
-    """Whether digits that are no number of the default region would be a CN or a NANP number,
-    with or without their country code (``1 415 555 0134``, ``86 138 0013 8000``) or trunk 0.
+def _valid_elsewhere(digits: str, region: _Region) -> int:
+    """The country code (86 or 1) of which digits that are no number of the default region would
+    be a valid number, with or without that code (``1 415 555 0134``, ``86 138 0013 8000``) or
+    trunk 0; 0 when neither.
 
     Only these two: checking every country's numbers would compile all of phonenumbers'
     metadata, for a flag that only says "a person should look at this".
@@ -386,17 +415,21 @@ def _valid_elsewhere(digits: str, region: _Region) -> bool:
         prefix = str(code)
         national = digits[len(prefix) :] if digits.startswith(prefix) else digits.removeprefix("0")
         if _validity(code)(national) or (national != digits and _validity(code)(digits)):
-            return True
-    return False
+            return code
+    return 0
 
 
-def _slow_phone(text: str, compact: str, region: _Region, *, e164: bool) -> tuple[str, bool]:
-    """Any other shape, through phonenumbers, kept only where every digit is accounted for."""
+def _slow_phone(text: str, compact: str, region: _Region, *, e164: bool) -> tuple[str, int]:
+    """Any other shape, through phonenumbers, kept only where every digit is accounted for.
+
+    The second item is the country code of another country the number would be valid in,
+    when it was written without one in a shape the default region's numbers are not (else 0).
+    """
     if not _PHONE_CHARACTERS.fullmatch(text):
-        return text, False  # letters ("ext. 12", an O typed for a 0) or other text: a person decides
+        return text, 0  # letters ("ext. 12", an O typed for a 0) or other text: a person decides
     digits = compact.lstrip("+")
     if not 7 <= len(digits) <= 17:
-        return text, False
+        return text, 0
     international = compact.startswith("+") or (region.idd is not None and digits.startswith(region.idd))
     # Written without a country code in a shape the region's own numbers are not written in: not
     # read as the region's (phonenumbers would), and ambiguous when it is a number elsewhere.
@@ -405,9 +438,9 @@ def _slow_phone(text: str, compact: str, region: _Region, *, e164: bool) -> tupl
     try:
         number = phonenumbers.parse(text, region.code)
     except phonenumbers.NumberParseException:
-        return text, False
+        return text, 0
     if number.extension or not phonenumbers.is_valid_number(number):
-        return text, False
+        return text, 0
     national = phonenumbers.national_significant_number(number)
     country = str(number.country_code)
     number_region = phonenumbers.region_code_for_number(number)
@@ -416,8 +449,8 @@ def _slow_phone(text: str, compact: str, region: _Region, *, e164: bool) -> tupl
     idd = region.idd or ""
     prefixes = {"", country, idd + country, trunk, country + trunk, idd + country + trunk}
     if not digits.endswith(national) or digits[: len(digits) - len(national)] not in prefixes:
-        return text, False  # phonenumbers read some digits differently from how they were typed
-    return _phone_text(number, region, e164=e164), False
+        return text, 0  # phonenumbers read some digits differently from how they were typed
+    return _phone_text(number, region, e164=e164), 0
 
 
 # --------------------------------------------------------------------------- dates
@@ -470,35 +503,46 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def _parse_date(text: str, day_first: bool | None) -> tuple[dt.date | None, bool]:
-    """The date a text means, and whether it was ambiguous; (None, False) when it means none."""
+def _parse_date(text: str, day_first: bool | None) -> tuple[dt.date | None, str | None]:
+    """The date a text means, or why it is ambiguous; (None, None) when it means none."""
     match = _YMD.fullmatch(text) or _YMD_CHINESE.fullmatch(text) or _YMD_COMPACT.fullmatch(text)
     if match:
         groups = match.groups()
         year, month, day = (groups[0], groups[2], groups[3]) if len(groups) == 4 else groups
-        return _date(int(year), int(month), int(day)), False
+        return _date(int(year), int(month), int(day)), None
     match = _DAY_MONTH_YEAR.fullmatch(text)
     if match and match[2].lower() in _MONTHS:
-        return _date(int(match[3]), _MONTHS[match[2].lower()], int(match[1])), False
+        return _date(int(match[3]), _MONTHS[match[2].lower()], int(match[1])), None
     match = _MONTH_DAY_YEAR.fullmatch(text)
     if match and match[1].lower() in _MONTHS:
-        return _date(int(match[3]), _MONTHS[match[1].lower()], int(match[2])), False
+        return _date(int(match[3]), _MONTHS[match[1].lower()], int(match[2])), None
     match = _NUMERIC.fullmatch(text)
     if match:
         if len(match[4]) == 2:
-            return None, True  # which century is a guess
+            return None, (
+                f"has a two-digit year, and which century is meant would be a guess, {_NO_FIX}: "
+                "write the year in full (no setting decides it)"
+            )
         first, second, year = int(match[1]), int(match[3]), int(match[4])
         day_month = _date(year, second, first)
         month_day = _date(year, first, second)
         if day_first is True:
-            return day_month, False
+            return day_month, None
         if day_first is False:
-            return month_day, False
+            return month_day, None
         if day_month is None or month_day is None or day_month == month_day:
             # only one reading is a real date (25/3/2024), or both are the same day (5/5/2024)
-            return day_month or month_day, False
-        return None, True
-    return None, False
+            return day_month or month_day, None
+        return None, (
+            f"could be {_day_text(day_month)} or {_day_text(month_day)} {year}, {_NO_FIX}: "
+            "set [fix] day_first = true (day first) or false (month first)"
+        )
+    return None, None
+
+
+def _day_text(date: dt.date) -> str:
+    """``5 March``, in English whatever the locale."""
+    return f"{date.day} {_MONTH_NAMES[date.month - 1]}"
 
 
 def _parse_serial(text: str, *, with_time: bool) -> dt.datetime | None:
@@ -527,15 +571,15 @@ def normalize_dates(values: pd.Series[str], *, day_first: bool | None = None, se
         text = _one_line(value)
         if not text or _ISO_DATE.fullmatch(text):
             return text
-        date, ambiguous = _parse_date(text, day_first)
-        if ambiguous:
-            unsure.add(value)
+        date, reason = _parse_date(text, day_first)
+        if reason is not None:
+            unsure[value] = reason
         if date is None and serials:
             moment = _parse_serial(text, with_time=False)
             date = moment.date() if moment is not None else None
         return date.isoformat() if date is not None else text
 
-    unsure: set[str] = set()
+    unsure: dict[str, str] = {}
     return _by_value(values, convert, unsure)
 
 
@@ -560,10 +604,10 @@ def normalize_datetimes(values: pd.Series[str], *, day_first: bool | None = None
                 return moment.date().isoformat()
             return moment.strftime("%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S")
         time = _TIME.fullmatch(text)
-        date, ambiguous = _parse_date(time[1] if time else text, day_first)
+        date, reason = _parse_date(time[1] if time else text, day_first)
         if date is None:
-            if ambiguous:
-                unsure.add(value)
+            if reason is not None:
+                unsure[value] = reason
             return text
         if time is None:
             return date.isoformat()
@@ -577,7 +621,7 @@ def normalize_datetimes(values: pd.Series[str], *, day_first: bool | None = None
         clock = f"{hour:02d}:{minute:02d}" + (f":{time[4]}" if time[4] is not None else "")
         return f"{date.isoformat()} {clock}"
 
-    unsure: set[str] = set()
+    unsure: dict[str, str] = {}
     return _by_value(values, convert, unsure)
 
 
@@ -689,10 +733,13 @@ def normalize_numbers(values: pd.Series[str], *, kind: FieldType = FieldType.dec
         if shape.fullmatch(number):
             return number
         if _DECIMAL_COMMA.fullmatch(number.lstrip("$¥￥€£")):
-            unsure.add(value)
+            unsure[value] = (
+                f"has a comma that may be a decimal comma or a thousands separator, {_NO_FIX}: "
+                "write it with a decimal point and no thousands separators (no setting decides it)"
+            )
         return text
 
-    unsure: set[str] = set()
+    unsure: dict[str, str] = {}
     return _by_value(values, convert, unsure)
 
 

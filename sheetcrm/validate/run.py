@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sheetcrm.config import Config, load_config
+from sheetcrm.config import Config, FixConfig, PhoneFormat, load_config
 from sheetcrm.schema.custom import build_schemas
 from sheetcrm.schema.fields import FieldType
 from sheetcrm.schema.tables import TableSchema
@@ -21,17 +21,26 @@ def validate(
     tables: Sequence[str] | None = None,
     schemas: Mapping[str, TableSchema] | None = None,
     config: Config | None = None,
+    phone_format: PhoneFormat | None = None,
+    default_region: str | None = None,
+    day_first: bool | None = None,
 ) -> ValidationReport:
     """Check each CRM table of ``workbook`` and return every finding at once.
 
     ``tables`` are table keys (``customers``, ``orders``, …; default: every table whose
     sheet is in the workbook, and customers always). ``schemas`` default to the built-in
-    ones with the config's changes applied.
+    ones with the config's changes applied. A value in another form gets the fix
+    :func:`sheetcrm.fix` would write, with the config's ``[fix]`` settings unless
+    ``phone_format``, ``default_region`` or ``day_first`` is given; a value only a setting
+    or a person can decide gets none, and its message says why.
 
     >>> report = sheetcrm.validate(sheetcrm.open_workbook("crm.xlsx"))
     >>> report.valid, report.stats["by_code"]
+    >>> [f.fix for f in sheetcrm.validate(workbook, day_first=True).findings if f.value == "5/3/2024"]
+    ['2024-03-05']
     """
     settings = config if config is not None else load_config()
+    fix_settings = settings.fix.override(phone_format=phone_format, default_region=default_region, day_first=day_first)
     chosen = dict(schemas) if schemas is not None else build_schemas(settings)
     present = set(workbook.sheet_names)
     keys = list(tables) if tables else [k for k, s in chosen.items() if s.sheet in present or k == "customers"]
@@ -55,7 +64,7 @@ def validate(
     for key in keys:
         schema = chosen[key]
         if schema.sheet in read:
-            report.extend(_check_table(read[schema.sheet], schema, chosen, workbook))
+            report.extend(_check_table(read[schema.sheet], schema, chosen, workbook, fix_settings))
             report.rows_checked[schema.sheet] = len(read[schema.sheet])
     return report
 
@@ -87,6 +96,7 @@ def _check_table(
     schema: TableSchema,
     schemas: Mapping[str, TableSchema],
     workbook: Workbook,
+    settings: FixConfig,
 ) -> list[Finding]:
     sheet = table.sheet
     match = schema.match_headers(table.columns)
@@ -133,6 +143,7 @@ def _check_table(
                 table.frame[header],
                 is_id=field_name == schema.id_column,
                 references=references,
+                settings=settings,
             )
         )
     # reading order: row by row, left to right
