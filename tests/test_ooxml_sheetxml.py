@@ -1,0 +1,129 @@
+"""The streaming worksheet rewriter on parts written by openpyxl, read back by openpyxl and calamine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import python_calamine
+
+from sheetcrm.sync.ooxml.sheetxml import CellWrite, OldCell, SheetRewrite, Unsupported, rewrite_sheet, text_xml
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _workbook(path: Path, rows: int = 300) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Customers"
+    sheet.append(["customer_id", "name", "phone", "amount", "created_at"])
+    for i in range(1, rows + 1):
+        sheet.append([f"C-{i:06d}", f"Name {i}", f"138{i:08d}", i * 1.5, dt.date(2024, 1, 1) + dt.timedelta(days=i)])
+        sheet.cell(i + 1, 5).number_format = "yyyy-mm-dd"
+    sheet["B3"].font = openpyxl.styles.Font(bold=True)
+    book.save(path)
+    return path
+
+
+def _rewrite(source: Path, target: Path, plan: SheetRewrite, chunk_size: int) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            if info.filename == SHEET:
+                with old.open(info) as stream:
+                    new.writestr(info.filename, b"".join(rewrite_sheet(stream, plan, chunk_size=chunk_size)))
+            else:
+                new.writestr(info, old.read(info.filename))
+
+
+@pytest.mark.parametrize("chunk_size", [97, 4096, 1 << 22])  # chunk ends land inside tags, rows and </sheetData>
+def test_edits_new_cells_and_new_rows_read_back(tmp_path: Path, chunk_size: int) -> None:
+    source = _workbook(tmp_path / "in.xlsx")
+    with zipfile.ZipFile(source) as archive:
+        date_style = int(re.search(rb'<c r="E2" s="([0-9]+)"', archive.read(SHEET)).group(1))  # type: ignore[union-attr]
+    seen: dict[tuple[int, int], OldCell | None] = {}
+    plan = SheetRewrite(
+        cells={
+            3: {2: CellWrite('=HYPERLINK("x") & <b> _x000D_'), 7: CellWrite(42)},  # G3 is a new cell
+            150: {3: CellWrite("+8613800138000"), 4: CellWrite(True)},
+            301: {1: CellWrite(None)},  # emptied
+            305: {1: CellWrite("C-999999"), 4: CellWrite(2.5)},  # a row the part did not have
+            400: {5: CellWrite(dt.date(2024, 2, 29))},
+        },
+        seen=lambda row, column, old: seen.__setitem__((row, column), old),
+        date_style=lambda _style, _value: date_style,  # as a StyleBook would choose
+    )
+    target = tmp_path / "out.xlsx"
+    _rewrite(source, target, plan, chunk_size)
+
+    check = openpyxl.load_workbook(target)["Customers"]
+    assert check["B3"].data_type == "s"  # text, not a formula (openpyxl does not decode _x005F_; Excel does)
+    assert check["B3"].font.bold  # the cell kept its style
+    assert check["G3"].value == 42
+    assert check["C150"].value == "+8613800138000" and check["D150"].value is True
+    assert check["A301"].value is None and check["B301"].value == "Name 300"
+    assert check["A305"].value == "C-999999" and check["D305"].value == 2.5
+    assert check["E400"].value == dt.datetime(2024, 2, 29)
+    assert check["A2"].value == "C-000001" and check["E2"].value == dt.datetime(2024, 1, 2)  # untouched
+    assert check.max_row == 400
+    values = python_calamine.CalamineWorkbook.from_path(str(target)).get_sheet_by_name("Customers").to_python()
+    assert values[2][1] == '=HYPERLINK("x") & <b> _x000D_'  # calamine decodes as Excel does
+    assert values[304][0] == "C-999999"
+
+    old_name = seen[(3, 2)]
+    assert old_name is not None and old_name.kind == "inlineStr" and old_name.value == "Name 2" and old_name.style
+    assert seen[(3, 7)] is None and seen[(305, 1)] is None
+    old_amount = seen[(150, 4)]
+    assert old_amount is not None and old_amount.kind == "n" and old_amount.value == "223.5"
+
+
+def test_untouched_rows_are_copied_byte_for_byte(tmp_path: Path) -> None:
+    source = _workbook(tmp_path / "in.xlsx")
+    with zipfile.ZipFile(source) as archive:
+        before = archive.read(SHEET)
+    plan = SheetRewrite(cells={10: {2: CellWrite("Zhang Wei")}})
+    after = b"".join(rewrite_sheet(io.BytesIO(before), plan, chunk_size=1000))
+    start, end = before.index(b'<row r="10"'), before.index(b'<row r="11"')
+    assert after[:start] == before[:start]
+    assert after[-(len(before) - end) :] == before[end:]
+    assert b"Zhang Wei" in after[start : len(after) - (len(before) - end)]
+
+
+def test_nothing_to_write_gives_the_part_back_unchanged(tmp_path: Path) -> None:
+    source = _workbook(tmp_path / "in.xlsx", rows=50)
+    with zipfile.ZipFile(source) as archive:
+        before = archive.read(SHEET)
+    assert b"".join(rewrite_sheet(io.BytesIO(before), SheetRewrite(cells={}), chunk_size=64)) == before
+
+
+def test_an_empty_sheet_gets_its_rows() -> None:
+    part = (
+        b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<dimension ref="A1"/><sheetData/></worksheet>'
+    )
+    out = b"".join(rewrite_sheet(io.BytesIO(part), SheetRewrite(cells={2: {3: CellWrite("x")}})))
+    assert b'<dimension ref="A1:C2"/>' in out
+    assert (
+        b'<sheetData><row r="2"><c r="C2" t="inlineStr"><is><t xml:space="preserve">x</t></is></c></row></sheetData>'
+        in out
+    )
+
+
+def test_layouts_it_does_not_handle_are_refused_for_the_fallback() -> None:
+    prefixed = b'<x:worksheet xmlns:x="urn"><x:sheetData></x:sheetData></x:worksheet>'
+    with pytest.raises(Unsupported):
+        b"".join(rewrite_sheet(io.BytesIO(prefixed), SheetRewrite(cells={1: {1: CellWrite("a")}})))
+    no_refs = b'<worksheet xmlns="urn"><sheetData><row><c><v>1</v></c></row></sheetData></worksheet>'
+    with pytest.raises(Unsupported):
+        b"".join(rewrite_sheet(io.BytesIO(no_refs), SheetRewrite(cells={1: {1: CellWrite("a")}})))
+
+
+def test_text_is_escaped_for_xml_and_for_excel() -> None:
+    assert text_xml("a<b & c") == "a&lt;b &amp; c"
+    assert text_xml("_x000D_") == "_x005F_x000D_"
+    assert text_xml("bell\x07") == "bell_x0007_"
