@@ -127,3 +127,16 @@ def test_text_is_escaped_for_xml_and_for_excel() -> None:
     assert text_xml("a<b & c") == "a&lt;b &amp; c"
     assert text_xml("_x000D_") == "_x005F_x000D_"
     assert text_xml("bell\x07") == "bell_x0007_"
+
+
+def test_the_old_text_of_an_inline_string_leaves_out_phonetic_guides() -> None:
+    part = (
+        b'<worksheet xmlns="urn"><dimension ref="A1:A1"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is>'
+        b'<r><t>&#26481;</t></r><r><t>&amp;&#x4EAC;</t></r><rPh sb="0" eb="1"><t>toukyou</t></rPh></is></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    seen: list[OldCell | None] = []
+    plan = SheetRewrite(cells={1: {1: CellWrite("x")}}, seen=lambda _row, _column, old: seen.append(old))
+    out = b"".join(rewrite_sheet(io.BytesIO(part), plan))
+    assert seen[0] is not None and seen[0].value == "東&京" and seen[0].kind == "inlineStr"
+    assert b'<dimension ref="A1:A1"/>' in out  # nothing written past it: the dimension stays

@@ -76,3 +76,17 @@ def test_every_row_matches_the_value_by_value_conversion(typed_workbook: Path) -
             if isinstance(value, dt.datetime) and name != "datetimes":
                 value = value.date()  # openpyxl gives datetimes for date cells; calamine gives dates
             assert table.value(row, name) == to_text(value), (row, name)
+
+
+def test_a_header_far_below_the_top_is_found(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Late"
+    sheet["C100"] = "customer_id"  # past the rows the header search looks at one by one
+    sheet["D100"] = "name"
+    sheet["C101"], sheet["D101"] = "C-000001", "Zhang Wei"
+    book.save(tmp_path / "late.xlsx")
+    table = sheetcrm.open_workbook(tmp_path / "late.xlsx")["Late"]
+    assert table.header_row == 100 and table.columns == ["customer_id", "name"]
+    assert table.value(101, "name") == "Zhang Wei" and table.cell(101, "name") == "D101"

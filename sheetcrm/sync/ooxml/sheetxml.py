@@ -24,6 +24,7 @@ from sheetcrm.sync.a1 import column_index, column_letter
 CellValue = str | int | float | bool | dt.date | dt.datetime | None
 
 CHUNK = 1 << 22
+_MAX_HEAD = 1 << 28  # the part before <sheetData>: views, columns, a dimension
 
 _ROOT_PREFIX = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet[\s>]")
 _SHEETDATA = re.compile(rb"<sheetData\s*(/?)>")
@@ -86,7 +87,7 @@ def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CH
         if not chunk:
             raise Unsupported("no <sheetData> element")
         buffer += chunk
-        if len(buffer) > 64 * CHUNK:
+        if len(buffer) > _MAX_HEAD:
             raise Unsupported("the part before <sheetData> is too large")
     head = buffer[: found.start()]
     root = _ROOT_PREFIX.search(head)
@@ -222,19 +223,12 @@ def _old_cell(attributes: Mapping[bytes, bytes], inner: bytes) -> OldCell:
     kind = attributes.get(b"t", b"n").decode("ascii")
     value: str | None = None
     if kind == "inlineStr":
-        value = "".join(_unescape(t) for t in re.findall(rb"<t(?:\s[^>]*)?>(.*?)</t>", inner, re.S)) if inner else ""
-        value = _without_phonetics(inner, value)
+        runs = re.sub(rb"<rPh\b.*?</rPh>", b"", inner, flags=re.S) if b"<rPh" in inner else inner  # phonetic guides
+        value = "".join(_unescape(t) for t in re.findall(rb"<t(?:\s[^>]*)?>(.*?)</t>", runs, re.S))
     else:
         found = re.search(rb"<v(?:\s[^>]*)?>(.*?)</v>", inner, re.S)
         value = _unescape(found.group(1)) if found else None
     return OldCell(style, kind, value, b"<f" in inner)
-
-
-def _without_phonetics(inner: bytes, text: str) -> str:
-    if b"<rPh" not in inner:
-        return text
-    stripped = re.sub(rb"<rPh\b.*?</rPh>", b"", inner, flags=re.S)
-    return "".join(_unescape(t) for t in re.findall(rb"<t(?:\s[^>]*)?>(.*?)</t>", stripped, re.S))
 
 
 def _unescape(raw: bytes) -> str:
@@ -300,13 +294,12 @@ def _widen_dimension(head: bytes, max_row: int, max_column: int) -> bytes:
     ref = found.group(1).decode("ascii")
     first, _, last = ref.partition(":")
     last = last or first
-    letters = re.sub(r"[0-9]", "", last)
+    letters = re.sub(r"[0-9$]", "", last)
     digits = re.sub(r"[A-Za-z$]", "", last)
     if not letters or not digits:
         return head
-    row = max(int(digits), max_row)
-    column = max(column_index(letters.replace("$", "")), max_column)
-    widened = f"{first}:{column_letter(column)}{row}" if (row, column) != (int(digits), column_index(letters)) else ref
-    if widened == ref:
+    row, column = int(digits), column_index(letters)
+    if max_row <= row and max_column <= column:
         return head
+    widened = f"{first}:{column_letter(max(column, max_column))}{max(row, max_row)}"
     return head[: found.start()] + f'<dimension ref="{widened}"/>'.encode() + head[found.end() :]
