@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import click
@@ -124,19 +125,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
-def test_content_loss_refused_then_written_to_a_new_file(tmp_path: Path) -> None:
+def test_tidy_in_place_keeps_what_openpyxl_would_drop(tmp_path: Path) -> None:
+    # the cached result of =A2*2 is what openpyxl's save would empty; the lossless writer keeps it
     path = with_cached_formula(tmp_path / "f.xlsx", note=" padded ")
-    before = path.read_bytes()
-    refused = run_cli("tidy", "f.xlsx", cwd=tmp_path)
-    assert refused.returncode == 3, refused.stderr
-    assert "cached results of 1 formula cells" in refused.stderr and "--out" in refused.stderr
-    assert path.read_bytes() == before
-
-    done = run_cli("tidy", "f.xlsx", "--out", "tidied.xlsx", cwd=tmp_path)
+    done = run_cli("tidy", "f.xlsx", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "written to tidied.xlsx" in done.stdout
-    assert sheetcrm.open_workbook(tmp_path / "tidied.xlsx")["S"].value(2, "c") == "padded"
-    assert path.read_bytes() == before
+    assert "applied as run" in done.stdout
+    with zipfile.ZipFile(path) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml")
+        assert b"<f>A2*2</f><v>2</v>" in sheet_xml
+        assert b'fullCalcOnLoad="1"' in archive.read("xl/workbook.xml")
+    assert sheetcrm.open_workbook(path)["S"].value(2, "c") == "padded"
 
 
 def test_schema_show(tmp_path: Path) -> None:

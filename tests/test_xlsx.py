@@ -185,11 +185,13 @@ def test_refuses_cells_edited_since_read(crm: Path) -> None:
 
 
 def test_refuses_to_lose_content_but_writes_to_a_new_file(tmp_path: Path) -> None:
+    # deleting rows still goes through openpyxl, whose save would empty B2's cached result
     path = with_cached_formula(tmp_path / "formulas.xlsx")
-    assert sheetcrm.open_workbook(path)["S"].value(2, "b") == "2"
+    book = sheetcrm.open_workbook(path)
+    assert book["S"].value(2, "b") == "2"
     before = path.read_bytes()
     changes = ChangeSet()
-    changes.edit("S", 2, "A", old="1", new=5)
+    changes.delete("S", {2: {"A": "1"}})
     with pytest.raises(ContentWouldBeLost, match="formula") as raised:
         sheetcrm.open_workbook(path).apply(changes)
     assert "--out" in str(raised.value)
@@ -197,8 +199,32 @@ def test_refuses_to_lose_content_but_writes_to_a_new_file(tmp_path: Path) -> Non
     out = tmp_path / "copy.xlsx"
     result = sheetcrm.open_workbook(path).apply(changes, out=out)
     assert result.written_to == str(out) and result.applied and result.run_id is None
-    assert sheetcrm.open_workbook(out)["S"].value(2, "a") == "5"
+    assert len(sheetcrm.open_workbook(out)["S"]) == 0
     assert path.read_bytes() == before
+
+
+def test_edits_keep_cached_formula_results_and_every_other_part(tmp_path: Path) -> None:
+    path = with_cached_formula(tmp_path / "formulas.xlsx")
+    with zipfile.ZipFile(path) as archive:
+        before = {info.filename: archive.read(info) for info in archive.infolist()}
+    # as Excel saves it: openpyxl asks for recalculation on every open, Excel does not
+    assert b' fullCalcOnLoad="1"' in before["xl/workbook.xml"]
+    before["xl/workbook.xml"] = before["xl/workbook.xml"].replace(b' fullCalcOnLoad="1"', b"")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in before.items():
+            archive.writestr(name, data)
+    changes = ChangeSet()
+    changes.edit("S", 2, "A", old="1", new=5)
+    result = sheetcrm.open_workbook(path).apply(changes)
+    assert result.applied and result.backup is not None
+    with zipfile.ZipFile(path) as archive:
+        after = {info.filename: archive.read(info) for info in archive.infolist()}
+    assert list(after) == list(before)
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"xl/worksheets/sheet1.xml", "xl/workbook.xml"}
+    assert b"<f>A2*2</f><v>2</v>" in after["xl/worksheets/sheet1.xml"]  # Excel recomputes it on open:
+    assert b'fullCalcOnLoad="1"' in after["xl/workbook.xml"]
+    assert sheetcrm.open_workbook(path)["S"].value(2, "a") == "5"
 
 
 def test_formula_cells_are_never_overwritten(tmp_path: Path) -> None:

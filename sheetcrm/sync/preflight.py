@@ -70,6 +70,9 @@ class XlsxInventory:
     chartsheets: tuple[str, ...]
     parts: tuple[str, ...]  # every zip member name
     uncompressed_bytes: int
+    workbook_part: str = "xl/workbook.xml"
+    styles_part: str | None = None  # as workbook.xml's relationships name them
+    shared_strings_part: str | None = None
 
     def sheet(self, name: str) -> SheetPart:
         """The worksheet called ``name`` (compared ignoring case, as Excel does), or SheetNotFound."""
@@ -186,13 +189,30 @@ def inspect_xlsx(path: str | Path, *, limits: Limits = Limits()) -> XlsxInventor
         _check_workbook_content_type(file, archive, workbook_part)
         sheets, chartsheets = _read_sheets(file, archive, workbook_part, present, limits)
         _check_small_parts(file, archive, infos)
+        related = _workbook_parts(file, archive, workbook_part, present)
     return XlsxInventory(
         path=file,
         sheets=tuple(sheets),
         chartsheets=tuple(chartsheets),
         parts=tuple(names),
         uncompressed_bytes=total,
+        workbook_part=workbook_part,
+        styles_part=related.get("styles"),
+        shared_strings_part=related.get("sharedStrings"),
     )
+
+
+def _workbook_parts(file: Path, archive: zipfile.ZipFile, workbook_part: str, present: set[str]) -> dict[str, str]:
+    """The parts workbook.xml relates to, by the last word of the relationship type ("styles")."""
+    found: dict[str, str] = {}
+    base = posixpath.dirname(workbook_part)
+    for rel in _read_rels(file, archive, _rels_path(workbook_part)):
+        if rel.get("TargetMode") == "External":
+            continue
+        target = _resolve_target(base, rel.get("Target", ""))
+        if target in present:
+            found.setdefault(rel.get("Type", "").rsplit("/", 1)[-1], target)
+    return found
 
 
 def _check_file(file: Path) -> None:

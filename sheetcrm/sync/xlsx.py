@@ -9,6 +9,7 @@ with openpyxl only after an inventory has shown that openpyxl can keep everythin
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from copy import copy
 from itertools import compress
@@ -62,8 +63,11 @@ from sheetcrm.sync.changeset import (
     ValidationRule,
     format_runs,
 )
+from sheetcrm.sync.ooxml import edit as lossless
+from sheetcrm.sync.ooxml.sheetxml import Unsupported
 from sheetcrm.sync.preflight import XlsxInventory, inspect_xlsx, openpyxl_losses, scan_sheet
 from sheetcrm.sync.safewrite import (
+    FileSnapshot,
     check_not_open,
     check_unchanged,
     replace_atomically,
@@ -73,6 +77,8 @@ from sheetcrm.sync.safewrite import (
 )
 from sheetcrm.sync.table import RawSheet
 from sheetcrm.sync.values import CONVERTERS, number_text, to_text
+
+log_events = logging.getLogger("sheetcrm.write")
 
 MAX_CELL_TEXT = 32_767
 NOTE_AUTHOR = "sheetcrm"
@@ -140,6 +146,14 @@ class XlsxBackend(FileBackend):
             check_unchanged(self.path, self._seen)
         seen = snapshot(self.path)
         inventory = self.inventory()
+        if lossless.supports(changes):
+            try:
+                prepared = lossless.prepare(inventory, changes, workdir=target.parent)
+            except Unsupported as why:
+                log_events.info("the lossless writer cannot apply this change set (%s); using openpyxl", why)
+            else:
+                with prepared:
+                    return self._write(prepared, changes, target, seen, to_new_file)
         if not to_new_file:
             losses = openpyxl_losses(self.path, inventory, rich_text=True)
             if losses:
@@ -172,6 +186,32 @@ class XlsxBackend(FileBackend):
             self._seen = snapshot(self.path)
             self._inventory = None
         return ApplyOutcome(resolved, backup, str(target))
+
+    def _write(
+        self, prepared: lossless.PreparedWrite, changes: ChangeSet, target: Path, seen: FileSnapshot, to_new_file: bool
+    ) -> ApplyOutcome:
+        """Write a package the lossless writer prepared: backup, temp file, verify, atomic replace."""
+        sweep_temp_files(target)
+        backup = take_backup(self.path, keep=self.backups, tag="pre") if not to_new_file else None
+        sheet_names = self.inventory().sheet_names
+
+        def unchanged() -> None:
+            check_not_open(self.path)
+            check_unchanged(self.path, seen)
+
+        def write(temp: Path) -> None:
+            prepared.write(temp)
+
+        replace_atomically(
+            target,
+            write,
+            verify=lambda temp: _verify_written(temp, changes, expected_sheets=sheet_names),
+            before_replace=None if to_new_file else unchanged,
+        )
+        if not to_new_file:
+            self._seen = snapshot(self.path)
+            self._inventory = None
+        return ApplyOutcome(prepared.resolved, backup, str(target))
 
     def _load(self) -> OpenpyxlWorkbook:
         try:

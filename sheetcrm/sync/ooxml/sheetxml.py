@@ -50,12 +50,31 @@ class OldCell:
     formula: bool
 
 
+class _Keep:
+    """The type of :data:`KEEP`."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+"""A CellWrite value meaning: leave the cell's content as it is (only its style changes)."""
+
+Restyle = Callable[[int | None], int]
+"""Given a cell's style (None when the part has no such cell), the style to give it."""
+
+
 @dataclass(frozen=True)
 class CellWrite:
-    """A value for one cell; ``style`` None keeps the cell's own style."""
+    """A value for one cell (or :data:`KEEP`), and its style.
 
-    value: CellValue
+    ``style`` names the style outright; otherwise ``restyle`` derives it from the cell's old
+    style, and without either the cell keeps its own (a new cell gets style 0).
+    """
+
+    value: CellValue | _Keep
     style: int | None = None
+    restyle: Restyle | None = None
 
 
 SeenCallback = Callable[[int, int, OldCell | None], None]
@@ -77,18 +96,8 @@ def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CH
     targets = sorted(plan.cells)
     max_row = targets[-1] if targets else 0
     max_column = max((column for row in plan.cells.values() for column in row), default=0)
-    buffer = b""
     # the head (everything before <sheetData>) is small: hold it to fix <dimension>
-    while True:
-        found = _SHEETDATA.search(buffer)
-        if found:
-            break
-        chunk = source.read(chunk_size)
-        if not chunk:
-            raise Unsupported("no <sheetData> element")
-        buffer += chunk
-        if len(buffer) > _MAX_HEAD:
-            raise Unsupported("the part before <sheetData> is too large")
+    buffer, found = _read_to_sheet_data(source, chunk_size)
     head = buffer[: found.start()]
     root = _ROOT_PREFIX.search(head)
     if root is None or root.group(1):
@@ -187,7 +196,10 @@ def _rewrite_row(xml: bytes, row: int, plan: SheetRewrite) -> bytes:
         old = _old_cell(attributes, match.group(2) or b"")
         if plan.seen is not None:
             plan.seen(row, column, old)
-        cells.append((column, _cell_xml(row, column, write, old.style, plan)))
+        if write.value is KEEP:
+            cells.append((column, _restyled(match.group(0), match.group(1), _style_of(write, old.style, plan))))
+        else:
+            cells.append((column, _cell_xml(row, column, write, old.style, plan)))
         done.add(column)
     if body[last:].strip():
         raise Unsupported(f"row {row} holds something other than cells")
@@ -195,7 +207,7 @@ def _rewrite_row(xml: bytes, row: int, plan: SheetRewrite) -> bytes:
         if column not in done:
             if plan.seen is not None:
                 plan.seen(row, column, None)
-            cells.append((column, _cell_xml(row, column, write, 0, plan)))
+            cells.append((column, _cell_xml(row, column, write, None, plan)))
     cells.sort(key=lambda item: item[0])
     return _with_spans(open_tag, cells) + b"".join(xml for _, xml in cells) + b"</row>"
 
@@ -205,7 +217,7 @@ def _new_row(row: int, plan: SheetRewrite) -> bytes:
     for column, _ in cells:
         if plan.seen is not None:
             plan.seen(row, column, None)
-    return f'<row r="{row}">'.encode() + b"".join(_cell_xml(row, c, w, 0, plan) for c, w in cells) + b"</row>"
+    return f'<row r="{row}">'.encode() + b"".join(_cell_xml(row, c, w, None, plan) for c, w in cells) + b"</row>"
 
 
 def _with_spans(open_tag: bytes, cells: list[tuple[int, bytes]]) -> bytes:
@@ -249,14 +261,34 @@ def _decimal(match: re.Match[str]) -> str:
     return chr(int(match.group(1)))
 
 
-def _cell_xml(row: int, column: int, write: CellWrite, old_style: int, plan: SheetRewrite) -> bytes:
+def _style_of(write: CellWrite, old_style: int | None, plan: SheetRewrite) -> int:
+    if write.style is not None:
+        style = write.style
+    elif write.restyle is not None:
+        style = write.restyle(old_style)
+    else:
+        style = old_style or 0
+    if isinstance(write.value, dt.date) and plan.date_style is not None:
+        style = plan.date_style(style, write.value)
+    return style
+
+
+def _restyled(cell: bytes, attributes: bytes, style: int) -> bytes:
+    """A cell's XML as it was, with only its s= attribute set to ``style``."""
+    tag_end = len(b"<c") + len(attributes)
+    if re.search(rb'\ss="', attributes):
+        attributes = re.sub(rb'\ss="[^"]*"', f' s="{style}"'.encode() if style else b"", attributes, count=1)
+    elif style:
+        attributes = re.sub(rb'(\sr="[^"]*")', lambda m: m.group(1) + f' s="{style}"'.encode(), attributes, count=1)
+    return b"<c" + attributes + cell[tag_end:]
+
+
+def _cell_xml(row: int, column: int, write: CellWrite, old_style: int | None, plan: SheetRewrite) -> bytes:
     ref = f"{column_letter(column)}{row}"
     value = write.value
-    style = old_style if write.style is None else write.style
-    if isinstance(value, dt.date) and plan.date_style is not None:
-        style = plan.date_style(style, value)
+    style = _style_of(write, old_style, plan)
     s = f' s="{style}"' if style else ""
-    if value is None or value == "":
+    if value is None or value == "" or value is KEEP:
         return f'<c r="{ref}"{s}/>'.encode()
     if isinstance(value, str):
         return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text_xml(value)}</t></is></c>'.encode()
@@ -266,6 +298,7 @@ def _cell_xml(row: int, column: int, write: CellWrite, old_style: int, plan: She
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{ref}: {value} cannot be stored in a cell")
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'.encode()
+    assert isinstance(value, dt.date)
     serial = date_serial(value, plan.epoch)
     return f'<c r="{ref}"{s}><v>{serial!r}</v></c>'.encode()
 
@@ -303,3 +336,127 @@ def _widen_dimension(head: bytes, max_row: int, max_column: int) -> bytes:
         return head
     widened = f"{first}:{column_letter(max(column, max_column))}{max(row, max_row)}"
     return head[: found.start()] + f'<dimension ref="{widened}"/>'.encode() + head[found.end() :]
+
+
+@dataclass(frozen=True)
+class ColumnSpan:
+    """A ``<col>`` element: columns ``first`` to ``last`` share ``style`` (0: none given)."""
+
+    first: int
+    last: int
+    style: int
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """What an append needs from a sheet: where its data ends and how its cells look."""
+
+    columns: tuple[ColumnSpan, ...]
+    last_used_row: int  # the last row holding a value or formula (0: none)
+    last_row_styles: Mapping[int, int]  # that row's cells' styles by column, where not 0
+
+    def column_style(self, column: int) -> int:
+        """The style a ``<col>`` gives ``column`` (0 when none does)."""
+        for span in self.columns:
+            if span.first <= column <= span.last:
+                return span.style
+        return 0
+
+
+_COL = re.compile(rb"<col\b([^>]*?)/?>")
+_VALUE_ENDS = (b"</v>", b"</t>", b"</f>")
+
+
+def _read_to_sheet_data(source: IO[bytes], chunk_size: int) -> tuple[bytes, re.Match[bytes]]:
+    """Read until the ``<sheetData>`` tag: the bytes read, and the tag's match in them."""
+    buffer = b""
+    while True:
+        found = _SHEETDATA.search(buffer)
+        if found:
+            return buffer, found
+        chunk = source.read(chunk_size)
+        if not chunk:
+            raise Unsupported("no <sheetData> element")
+        buffer += chunk
+        if len(buffer) > _MAX_HEAD:
+            raise Unsupported("the part before <sheetData> is too large")
+
+
+def sheet_head(source: IO[bytes], *, chunk_size: int = 1 << 16) -> bytes:
+    """The part before ``<sheetData>`` (views, columns, dimension): read only that far."""
+    buffer, found = _read_to_sheet_data(source, chunk_size)
+    return buffer[: found.start()]
+
+
+def column_spans(head: bytes) -> tuple[ColumnSpan, ...]:
+    """The ``<col>`` elements of a sheet's head."""
+    spans = []
+    for match in _COL.finditer(head):
+        attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+        try:
+            first = int(attributes[b"min"])
+            last = int(attributes.get(b"max") or attributes[b"min"])
+        except (KeyError, ValueError):
+            raise Unsupported("a <col> element without min and max") from None
+        spans.append(ColumnSpan(first, last, int(attributes.get(b"style", b"0") or 0)))
+    return tuple(spans)
+
+
+def sheet_layout(source: IO[bytes], *, chunk_size: int = CHUNK) -> SheetLayout:
+    """Where a sheet's data ends, in one pass over the part with a few C-level searches per chunk."""
+    buffer, found = _read_to_sheet_data(source, chunk_size)
+    columns = column_spans(buffer[: found.start()])
+    if found.group(1):
+        return SheetLayout(columns, 0, {})
+    buffer = buffer[found.end() :]
+    last_row = b""
+    while True:
+        end = buffer.find(b"</sheetData>")
+        if end >= 0:
+            complete = end
+        else:
+            closed = buffer.rfind(b"</row>")
+            complete = closed + len(b"</row>") if closed >= 0 else 0
+        row = _last_row_with_value(buffer, complete)
+        if row:
+            last_row = row
+        if end >= 0:
+            break
+        chunk = source.read(chunk_size)
+        if not chunk:
+            raise Unsupported("the worksheet ends inside <sheetData>")
+        buffer = buffer[complete:] + chunk
+    if not last_row:
+        return SheetLayout(columns, 0, {})
+    number = _ROW_START.match(last_row)
+    if number is None:
+        raise Unsupported("rows without an r= attribute first")
+    styles: dict[int, int] = {}
+    for match in _CELL.finditer(last_row):
+        attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+        style = int(attributes.get(b"s", b"0") or 0)
+        ref = attributes.get(b"r")
+        if ref is None:
+            raise Unsupported("a cell without an r= attribute")
+        if style:
+            styles[column_index(re.sub(r"[0-9]", "", ref.decode("ascii")))] = style
+    return SheetLayout(columns, int(number.group(1)), styles)
+
+
+def _last_row_with_value(buffer: bytes, stop: int) -> bytes:
+    """The XML of the last complete row before ``stop`` holding a non-empty value, or b""."""
+    limit = stop
+    while limit > 0:
+        position = max(buffer.rfind(marker, 0, limit) for marker in _VALUE_ENDS)
+        if position < 0:
+            return b""
+        opening = buffer.rfind(b"<", 0, position)
+        if buffer[position : position + 4] != b"</f>" and buffer.find(b">", opening) == position - 1:
+            limit = position  # <v></v> or <t></t>: an empty value, look further back
+            continue
+        start = buffer.rfind(b"<row", 0, position)
+        if start < 0:
+            raise Unsupported("a value outside any row")
+        close = buffer.find(b"</row>", position)
+        return buffer[start : close + len(b"</row>")]
+    return b""

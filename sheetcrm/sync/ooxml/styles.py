@@ -338,6 +338,7 @@ class StyleBook:
 
         fills = elements["fills"]
         self._fills: list[str | None] = [self._solid_rgb(fill) for fill in (fills if fills is not None else ())]
+        self._patterned = [self._has_pattern(fill) for fill in (fills if fills is not None else ())]
 
         self._xfs: list[_Xf] = []
         cellxfs = elements["cellXfs"]
@@ -387,6 +388,13 @@ class StyleBook:
         """The solid fill colour of a style as six hex digits (``"FFC7CE"``), or None for none/other fills."""
         fill_id = _int(self._xf(style).attrib.get("fillId"))
         return self._fills[fill_id] if 0 <= fill_id < len(self._fills) else None
+
+    def has_fill(self, style: int) -> bool:
+        """Whether cells with this style show any fill (solid, patterned or gradient)."""
+        fill_id = _int(self._xf(style).attrib.get("fillId"))
+        if fill_id < len(self._patterned):
+            return self._patterned[fill_id]
+        return fill_id >= 2  # one this book added: always solid
 
     def __len__(self) -> int:
         """How many cell styles (``<cellXfs>`` entries) the book has, counting added ones."""
@@ -496,6 +504,12 @@ class StyleBook:
             return None
         match = _HEX.fullmatch(color.get("rgb", ""))
         return match.group(1)[-6:].upper() if match else None
+
+    def _has_pattern(self, fill: Element) -> bool:
+        if fill.find(self._tag("gradientFill")) is not None:
+            return True
+        pattern = fill.find(self._tag("patternFill"))
+        return pattern is not None and pattern.get("patternType", "none") != "none"
 
     @staticmethod
     def _color(rgb: str) -> str:

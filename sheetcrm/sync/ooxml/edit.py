@@ -1,0 +1,458 @@
+"""Apply a ChangeSet to an .xlsx package part by part: the lossless, streaming writer.
+
+Saving through openpyxl re-encodes every part and drops what openpyxl does not model
+(sparklines, x14 formats, slicers, threaded comments, cached formula values...). This writer
+instead rewrites only the worksheet parts a ChangeSet touches, in one streaming pass each,
+adds what it needs to ``styles.xml`` (a fill, a number format) and copies every other part as
+its compressed bytes. It works in two steps so that nothing is written before everything has
+been checked:
+
+1. :func:`prepare` streams each touched sheet into a temporary spool file, collecting the old
+   state of every cell it writes; then checks those against what the ChangeSet says was read
+   (raising :class:`~sheetcrm.errors.CellConflict`), and settles the new styles;
+2. :meth:`PreparedWrite.write` writes the new package from the spools and the source.
+
+What it cannot do it says before writing, by raising :class:`Unsupported`; the caller then
+falls back to the openpyxl writer (which refuses where it would lose content).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO
+
+from sheetcrm.errors import CellConflict, InvalidChange
+from sheetcrm.sync.a1 import MAX_ROWS, column_index, qualified
+from sheetcrm.sync.changeset import (
+    ANNOTATION_FILLS,
+    AppendRows,
+    CellEdit,
+    CellValue,
+    Change,
+    ChangeSet,
+    SetFill,
+    SetNumberFormat,
+)
+from sheetcrm.sync.ooxml.package import PackageReport, PartWriter, open_part, read_part, rewrite_package
+from sheetcrm.sync.ooxml.sheetxml import (
+    KEEP,
+    CellWrite,
+    OldCell,
+    SheetLayout,
+    SheetRewrite,
+    Unsupported,
+    _Keep,
+    column_spans,
+    rewrite_sheet,
+    sheet_head,
+    sheet_layout,
+)
+from sheetcrm.sync.ooxml.strings import decode_escapes, resolve_shared_strings
+from sheetcrm.sync.ooxml.styles import StyleBook
+from sheetcrm.sync.preflight import XlsxInventory
+from sheetcrm.sync.values import number_text, to_text
+
+__all__ = ["SUPPORTED_CHANGES", "PreparedWrite", "Unsupported", "prepare", "supports"]
+
+SUPPORTED_CHANGES: tuple[type, ...] = (CellEdit, SetFill, SetNumberFormat, AppendRows)
+"""The kinds of change this writer applies; a ChangeSet holding others goes to openpyxl."""
+
+MAX_CELL_TEXT = 32_767
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_EPOCH_1900 = dt.datetime(1899, 12, 30)
+_EPOCH_1904 = dt.datetime(1904, 1, 1)
+_DATE1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^>]*\sdate1904="(?:1|true)"')
+_SPOOL_CHUNK = 1 << 20
+
+Step = Callable[[int], int]
+
+
+def supports(changes: ChangeSet) -> bool:
+    """Whether every change is of a kind this writer applies."""
+    return all(isinstance(change, SUPPORTED_CHANGES) for change in changes)
+
+
+@dataclass
+class _Cell:
+    """What is to happen to one cell: its new value (or KEEP) and the style steps, in order."""
+
+    value: CellValue | _Keep = KEEP
+    steps: list[Step] = field(default_factory=list)
+    look: int | None = None  # the style of a new or unstyled cell (default: its column's)
+
+
+@dataclass
+class _SheetPlan:
+    part: str
+    cells: dict[int, dict[int, _Cell]] = field(default_factory=dict)
+    head: bytes | None = None
+    layout: SheetLayout | None = None
+
+    def cell(self, row: int, column: int) -> _Cell:
+        return self.cells.setdefault(row, {}).setdefault(column, _Cell())
+
+
+@dataclass
+class PreparedWrite:
+    """A checked ChangeSet with its rewritten sheets spooled: ready to be written as a package."""
+
+    source: Path
+    resolved: ChangeSet
+    rewrite: dict[str, PartWriter]
+    spools: list[IO[bytes]]
+
+    def write(self, target: Path) -> PackageReport:
+        """Write the new package at ``target`` (a temporary file the caller moves into place)."""
+        return rewrite_package(self.source, target, rewrite=self.rewrite)
+
+    def close(self) -> None:
+        for spool in self.spools:
+            spool.close()
+
+    def __enter__(self) -> PreparedWrite:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | None = None) -> PreparedWrite:
+    """Check ``changes`` against the workbook and spool the sheets they rewrite.
+
+    Raises :class:`Unsupported` when this writer cannot apply them (the caller falls back),
+    :class:`~sheetcrm.errors.CellConflict` when cells changed since they were read,
+    :class:`~sheetcrm.errors.InvalidChange` for a value no cell can hold, and
+    :class:`~sheetcrm.errors.SheetNotFound` for a sheet the workbook does not have.
+    """
+    unsupported = sorted({change.kind for change in changes if not isinstance(change, SUPPORTED_CHANGES)})
+    if unsupported:
+        raise Unsupported(f"changes of kind {', '.join(unsupported)}")
+    source = inventory.path
+    if inventory.styles_part is None:
+        raise Unsupported("the workbook has no styles part")
+    try:
+        styles = StyleBook.parse(read_part(source, inventory.styles_part))
+    except ValueError as error:
+        raise Unsupported(str(error)) from None
+    workbook_xml = read_part(source, inventory.workbook_part)
+    epoch = _EPOCH_1904 if _DATE1904.search(workbook_xml) else _EPOCH_1900
+
+    plans: dict[str, _SheetPlan] = {}
+    resolved: dict[int, Change] = {}
+    edits: dict[tuple[str, int, int], CellEdit] = {}
+    writes_values = False
+
+    def plan_for(sheet: str) -> _SheetPlan:
+        part = inventory.sheet(sheet).part  # SheetNotFound for a sheet the workbook lacks
+        if part not in plans:
+            plans[part] = _SheetPlan(part)
+        return plans[part]
+
+    for change in changes:  # cell-level changes first, as every backend applies them
+        if isinstance(change, CellEdit):
+            where = qualified(change.sheet, change.cell)
+            _check_value(change.new, where)
+            column = column_index(change.column)
+            plan_for(change.sheet).cell(change.row, column).value = change.new
+            edits[(plan_for(change.sheet).part, change.row, column)] = change
+            writes_values = True
+        elif isinstance(change, SetFill):
+            plan_for(change.sheet).cell(change.row, column_index(change.column)).steps.append(
+                _fill_step(change, styles, resolved)
+            )
+        elif isinstance(change, SetNumberFormat):
+            plan_for(change.sheet).cell(change.row, column_index(change.column)).steps.append(
+                _format_step(change, styles, resolved)
+            )
+    for change in changes:
+        if isinstance(change, AppendRows) and change.rows:
+            plan = plan_for(change.sheet)
+            if plan.layout is None:
+                with open_part(source, plan.part) as stream:
+                    plan.layout = sheet_layout(stream)
+            first = plan.layout.last_used_row + 1
+            if first + len(change.rows) - 1 > MAX_ROWS:
+                raise InvalidChange(
+                    f"{change.sheet}: appending {len(change.rows)} rows would pass Excel's {MAX_ROWS} rows"
+                )
+            _plan_append(plan, plan.layout, change, first, styles)
+            plan.layout = replace(plan.layout, last_used_row=first + len(change.rows) - 1)
+            resolved[id(change)] = replace(change, first_row=first)
+            writes_values = True
+
+    spools: list[IO[bytes]] = []
+    spool: IO[bytes]
+    try:
+        observed: dict[tuple[str, int, int], OldCell | None] = {}
+        has_formulas = "xl/calcChain.xml" in inventory.parts
+        for plan in plans.values():
+            spool = tempfile.TemporaryFile(dir=workdir)  # noqa: SIM115 - PreparedWrite.close() closes it
+            spools.append(spool)
+            has_formulas |= _spool_sheet(source, plan, styles, epoch, edits, observed, spool)
+        conflicts = _conflicts(inventory, edits, observed, styles, epoch)
+        if conflicts:
+            raise CellConflict(source, conflicts)
+        if writes_values and not has_formulas:
+            has_formulas = _any_formulas(source, inventory, set(plans))
+        rewrite: dict[str, PartWriter] = {
+            plan.part: _replay(spool) for plan, spool in zip(plans.values(), spools, strict=True)
+        }
+        if styles.changed():
+            new_styles = styles.to_xml()
+            rewrite[inventory.styles_part] = lambda _old: [new_styles]
+        if writes_values and has_formulas:
+            recalculating = with_full_calc_on_load(workbook_xml)
+            if recalculating != workbook_xml:
+                rewrite[inventory.workbook_part] = lambda _old: [recalculating]
+    except BaseException:
+        for spool in spools:
+            spool.close()
+        raise
+    done = ChangeSet(changes.description, [resolved.get(id(c), c) for c in changes], resolved=True)
+    return PreparedWrite(source, done, rewrite, spools)
+
+
+def _check_value(value: CellValue, where: str) -> None:
+    if isinstance(value, str):
+        if len(value) > MAX_CELL_TEXT:
+            raise InvalidChange(f"{where}: text longer than Excel's {MAX_CELL_TEXT} characters")
+        if _CONTROL_CHARACTERS.search(value):
+            raise InvalidChange(f"{where}: the text holds control characters Excel cannot store")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidChange(f"{where}: {value} cannot be stored in a cell")
+
+
+def _fill_step(change: SetFill, styles: StyleBook, resolved: dict[int, Change]) -> Step:
+    def step(style: int) -> int:
+        old = styles.fill(style)
+        if change.ours_only and styles.has_fill(style) and old not in ANNOTATION_FILLS:
+            resolved[id(change)] = replace(change, color=old, old=old)  # the team's colour: left as it is
+            return style
+        resolved[id(change)] = replace(change, old=old)
+        return styles.with_fill(style, change.color)
+
+    return step
+
+
+def _format_step(change: SetNumberFormat, styles: StyleBook, resolved: dict[int, Change]) -> Step:
+    def step(style: int) -> int:
+        resolved[id(change)] = replace(change, old=styles.number_format(style))
+        return styles.with_number_format(style, change.format)
+
+    return step
+
+
+def _plan_append(plan: _SheetPlan, layout: SheetLayout, change: AppendRows, first: int, styles: StyleBook) -> None:
+    """Plan appended cells, styled as Excel styles a cell typed below a table: as the data cell
+    above it, and with its column's number format (so "00123" in a text column stays text)."""
+    model_row = layout.last_used_row if layout.last_used_row > 1 else 0  # row 1 is a header, not a model
+    looks: dict[int, int] = {}
+    for values in change.rows:
+        for letter in values:
+            column = column_index(letter)
+            if column not in looks:
+                column_style = layout.column_style(column)
+                look = layout.last_row_styles.get(column, 0) if model_row else 0
+                look = look or column_style
+                column_format = styles.number_format(column_style)
+                if column_format != "General":
+                    look = styles.with_number_format(look, column_format)
+                looks[column] = look
+    for offset, values in enumerate(change.rows):
+        for letter, value in values.items():
+            column = column_index(letter)
+            _check_value(value, qualified(change.sheet, f"{letter}{first + offset}"))
+            cell = plan.cell(first + offset, column)
+            cell.value = value
+            cell.look = looks[column]
+
+
+def _spool_sheet(
+    source: Path,
+    plan: _SheetPlan,
+    styles: StyleBook,
+    epoch: dt.datetime,
+    edits: dict[tuple[str, int, int], CellEdit],
+    observed: dict[tuple[str, int, int], OldCell | None],
+    spool: IO[bytes],
+) -> bool:
+    """Rewrite one sheet into ``spool``; whether the sheet holds formulas."""
+    if plan.layout is not None:
+        columns = plan.layout.columns
+    else:
+        with open_part(source, plan.part) as stream:
+            columns = column_spans(sheet_head(stream))
+    layout = SheetLayout(columns, 0, {})
+
+    def restyle_for(column: int, cell: _Cell) -> Callable[[int | None], int]:
+        def restyle(old: int | None) -> int:
+            if old is None:  # a new cell looks like its column (or as planned)
+                style = cell.look if cell.look is not None else layout.column_style(column)
+            else:  # a cell formatted already (a template's empty rows) keeps its look
+                style = old if old or cell.look is None else cell.look
+            for step in cell.steps:
+                style = step(style)
+            return style
+
+        return restyle
+
+    cells = {
+        row: {column: CellWrite(cell.value, restyle=restyle_for(column, cell)) for column, cell in row_cells.items()}
+        for row, row_cells in plan.cells.items()
+    }
+
+    def seen(row: int, column: int, old: OldCell | None) -> None:
+        if (plan.part, row, column) in edits:
+            observed[(plan.part, row, column)] = old
+
+    rewrite = SheetRewrite(cells, seen=seen, date_style=_date_style(styles), epoch=epoch)
+    formulas = False
+    carry = b""
+    with open_part(source, plan.part) as stream:
+        for chunk in rewrite_sheet(stream, rewrite):
+            if not formulas:
+                window = carry + chunk[:8]
+                formulas = b"<f>" in chunk or b"<f " in chunk or b"<f>" in window or b"<f " in window
+                carry = chunk[-3:]
+            spool.write(chunk)
+    spool.flush()
+    return formulas
+
+
+def _date_style(styles: StyleBook) -> Callable[[int, CellValue], int]:
+    """In a General or text cell a date would show as its serial number (45351): give it a date format."""
+
+    def date_style(style: int, value: CellValue) -> int:
+        if styles.number_format(style) not in ("General", "@"):
+            return style
+        code = "yyyy-mm-dd hh:mm:ss" if isinstance(value, dt.datetime) else "yyyy-mm-dd"
+        return styles.with_number_format(style, code)
+
+    return date_style
+
+
+def _replay(spool: IO[bytes]) -> PartWriter:
+    def writer(_old: IO[bytes] | None) -> Iterator[bytes]:
+        spool.seek(0)
+        yield from iter(lambda: spool.read(_SPOOL_CHUNK), b"")
+
+    return writer
+
+
+def _conflicts(
+    inventory: XlsxInventory,
+    edits: dict[tuple[str, int, int], CellEdit],
+    observed: dict[tuple[str, int, int], OldCell | None],
+    styles: StyleBook,
+    epoch: dt.datetime,
+) -> list[str]:
+    """The cells whose value is no longer the one the ChangeSet says was read."""
+    wanted = {
+        int(old.value)
+        for old in observed.values()
+        if old is not None and old.kind == "s" and old.value is not None and old.value.strip().isdigit()
+    }
+    shared: dict[int, str] = {}
+    if wanted:
+        if inventory.shared_strings_part is None:
+            raise Unsupported("text cells point into a shared string table the workbook does not have")
+        try:
+            with open_part(inventory.path, inventory.shared_strings_part) as stream:
+                shared = resolve_shared_strings(stream, wanted)
+        except ValueError as error:
+            raise Unsupported(f"sharedStrings.xml: {error}") from None
+    found: list[str] = []
+    for key, edit in edits.items():
+        texts = _texts(observed.get(key), styles, epoch, shared)
+        if texts is None or edit.old not in texts:
+            found.append(qualified(edit.sheet, edit.cell))
+    return found
+
+
+def _texts(old: OldCell | None, styles: StyleBook, epoch: dt.datetime, shared: dict[int, str]) -> set[str] | None:
+    """The texts a reader may have made of a cell (None for a formula, which is never overwritten)."""
+    if old is None:
+        return {""}
+    if old.formula:
+        return None
+    value = old.value
+    if value is None:
+        return {""}
+    kind = old.kind
+    if kind == "s":
+        text = shared.get(int(value)) if value.strip().isdigit() else None
+        return {text} if text is not None else set()
+    if kind in ("inlineStr", "str"):
+        return {decode_escapes(value)}
+    if kind == "b":
+        return {"TRUE" if value.strip() in ("1", "true") else "FALSE"}
+    if kind in ("e", "d"):
+        return {value, value.removesuffix("T00:00:00")}
+    try:
+        number = float(value)
+    except ValueError:
+        return {value}
+    texts = {number_text(number)}
+    if styles.is_date(old.style) and math.isfinite(number):
+        texts |= _date_texts(number, epoch)
+    return texts
+
+
+def _date_texts(serial: float, epoch: dt.datetime) -> set[str]:
+    """A date cell as the reader shows it: a date, a date and time, or a time of day."""
+    days = serial + 1 if epoch == _EPOCH_1900 and serial < 61 else serial  # Excel's 29 February 1900
+    try:
+        moment = epoch + dt.timedelta(days=days)
+    except OverflowError:
+        return set()
+    moment = moment.replace(microsecond=round(moment.microsecond / 1000) * 1000 % 1_000_000)
+    texts = {to_text(moment), to_text(moment.replace(microsecond=0))}
+    if 0 <= serial < 1:
+        texts.add(to_text(moment.time()))
+    return texts
+
+
+def _any_formulas(source: Path, inventory: XlsxInventory, skip: set[str]) -> bool:
+    """Whether any other worksheet holds a formula (searched in C, chunk by chunk)."""
+    for sheet in inventory.sheets:
+        if sheet.part in skip:
+            continue
+        carry = b""
+        with open_part(source, sheet.part) as stream:
+            for chunk in iter(lambda: stream.read(_SPOOL_CHUNK), b""):
+                window = carry + chunk
+                if b"<f>" in window or b"<f " in window:
+                    return True
+                carry = chunk[-3:]
+    return False
+
+
+_CALC_PR = re.compile(rb"<((?:\w+:)?)calcPr\b([^>]*?)(/?)>")
+# <calcPr> comes right after these, the last of them present (CT_Workbook's sequence)
+_BEFORE_CALC_PR = re.compile(rb"</(?:\w+:)?(?:definedNames|externalReferences|functionGroups|sheets)>")
+_ROOT = re.compile(rb"<((?:\w+:)?)workbook\b")
+
+
+def with_full_calc_on_load(workbook_xml: bytes) -> bytes:
+    """workbook.xml with ``<calcPr fullCalcOnLoad="1">``, so Excel and LibreOffice recompute
+    formulas that depend on cells written here; the cached values of the rest stay as they were."""
+    found = _CALC_PR.search(workbook_xml)
+    if found is not None:
+        attributes = found.group(2)
+        if re.search(rb'\sfullCalcOnLoad="(?:1|true)"', attributes):
+            return workbook_xml
+        attributes = re.sub(rb'\sfullCalcOnLoad="[^"]*"', b"", attributes) + b' fullCalcOnLoad="1"'
+        tag = b"<" + found.group(1) + b"calcPr" + attributes + found.group(3) + b">"
+        return workbook_xml[: found.start()] + tag + workbook_xml[found.end() :]
+    root = _ROOT.search(workbook_xml)
+    before = [match.end() for match in _BEFORE_CALC_PR.finditer(workbook_xml)]
+    if root is None or not before:
+        raise Unsupported("workbook.xml has no <sheets> element to place the recalculation flag after")
+    tag = b"<" + root.group(1) + b'calcPr fullCalcOnLoad="1"/>'
+    return workbook_xml[: before[-1]] + tag + workbook_xml[before[-1] :]

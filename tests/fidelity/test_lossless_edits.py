@@ -1,0 +1,159 @@
+"""Every corpus workbook, edited through sheetcrm: only the parts meant to change change.
+
+One ChangeSet per workbook edits text, a date and a number, fills a cell, sets a number
+format and appends two rows, on the Customers sheet. Afterwards every other part is the
+same compressed bytes as before, openpyxl and python-calamine read the new cells alike,
+and LibreOffice opens every result (one soffice run converts them all).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import struct
+import subprocess
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import python_calamine
+
+import sheetcrm
+from sheetcrm.sync.changeset import ChangeSet
+from sheetcrm.sync.ooxml.strings import decode_escapes
+from sheetcrm.sync.preflight import inspect_xlsx
+from sheetcrm.sync.workbook import open_workbook
+
+HERE = Path(__file__).resolve().parent
+MANIFEST: dict[str, dict[str, Any]] = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
+NAME = "张伟 & <Zhang> _x000D_ =SUM(A1)"
+APPENDED = [
+    {"customer_id": "009999", "name": "Wang Fang", "created_at": dt.date(2024, 2, 29), "amount": 12.5},
+    {"customer_id": "010000", "name": "李娜", "created_at": dt.date(2024, 3, 1), "amount": 0.1},
+]
+
+
+def raw_entry(path: Path, info: zipfile.ZipInfo) -> bytes:
+    """A zip member's compressed bytes exactly as stored."""
+    with path.open("rb") as handle:
+        handle.seek(info.header_offset)
+        header = handle.read(30)
+        name_length, extra_length = struct.unpack("<2H", header[26:30])
+        handle.seek(info.header_offset + 30 + name_length + extra_length)
+        return handle.read(info.compress_size)
+
+
+def entries(path: Path) -> dict[str, tuple[int, bytes]]:
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: (info.CRC, raw_entry(path, info)) for info in archive.infolist()}
+
+
+def open_customers(path: Path, name: str) -> sheetcrm.Table:
+    return open_workbook(path, header_rows={"Customers": MANIFEST[name]["header_row"]})["Customers"]
+
+
+def edited(source: Path, folder: Path) -> tuple[Path, dict[str, int]]:
+    """A copy of ``source`` with the ChangeSet applied; the rows it touched, by purpose."""
+    path = folder / source.name
+    shutil.copyfile(source, path)
+    table = open_customers(path, source.name)
+    first = table.rows[0]
+    letter = table.letter
+    changes = ChangeSet("corpus edit")
+    changes.edit("Customers", first, letter("name"), old=table.value(first, "name"), new=NAME)
+    changes.edit(
+        "Customers", first, letter("created_at"), old=table.value(first, "created_at"), new=dt.date(1999, 12, 31)
+    )
+    changes.edit("Customers", first + 1, letter("amount"), old=table.value(first + 1, "amount"), new=-1234.5)
+    changes.fill("Customers", first + 2, letter("name"), "FFC7CE")
+    changes.number_format("Customers", first + 3, letter("amount"), "0.00")
+    changes.append("Customers", [{letter(k): v for k, v in row.items()} for row in APPENDED])
+    result = sheetcrm.open_workbook(path).apply(changes)
+    appended = next(c for c in result.changes if c.kind == "append")
+    return path, {"first": first, "appended": appended.first_row}  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, int]]]:
+    folder = tmp_path_factory.mktemp("edited")
+    return {name: edited(HERE / "corpus" / name, folder) for name in sorted(MANIFEST)}
+
+
+def as_date(value: Any) -> Any:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_only_the_edited_parts_change(name: str, results: dict[str, tuple[Path, dict[str, int]]]) -> None:
+    source = HERE / "corpus" / name
+    path, rows = results[name]
+    inventory = inspect_xlsx(source)
+    before, after = entries(source), entries(path)
+    assert list(after) == list(before)  # no part added, removed or moved
+    changed = {part for part in before if before[part] != after[part]}
+    sheet_part = inventory.sheet("Customers").part
+    assert sheet_part in changed
+    assert changed <= {sheet_part, inventory.styles_part, inventory.workbook_part}
+
+    with warnings.catch_warnings():  # openpyxl warns about x14 extensions it does not read
+        warnings.simplefilter("ignore")
+        sheet = openpyxl.load_workbook(path)["Customers"]
+    calamine = python_calamine.CalamineWorkbook.from_path(str(path))
+    grid = calamine.get_sheet_by_name("Customers").to_python(skip_empty_area=False)
+    table = open_customers(path, name)
+    columns = {field: table.letter(field) for field in ("customer_id", "name", "created_at", "amount")}
+
+    def both(row: int, field: str) -> tuple[Any, Any]:
+        cell = sheet[f"{columns[field]}{row}"]
+        index = openpyxl.utils.column_index_from_string(columns[field]) - 1
+        # openpyxl leaves Excel's _xHHHH_ escapes undecoded (a literal "_x000D_" is stored "_x005F_x000D_")
+        value = decode_escapes(cell.value) if isinstance(cell.value, str) else cell.value
+        return as_date(value), as_date(grid[row - 1][index])
+
+    first = rows["first"]
+    assert both(first, "name") == (NAME, NAME)
+    assert both(first, "created_at") == (dt.date(1999, 12, 31),) * 2
+    assert sheet[f"{columns['created_at']}{first}"].is_date
+    assert both(first + 1, "amount") == (-1234.5, -1234.5)
+    assert sheet[f"{columns['name']}{first + 2}"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert sheet[f"{columns['amount']}{first + 3}"].number_format == "0.00"
+    for offset, row in enumerate(APPENDED):
+        number = rows["appended"] + offset
+        for field, value in row.items():
+            assert both(number, field) == (value, value), (number, field)
+        assert sheet[f"{columns['created_at']}{number}"].is_date
+    assert table.value(rows["appended"], "customer_id") == "009999"  # text stays text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_every_result(results: dict[str, tuple[Path, dict[str, int]]], tmp_path: Path) -> None:
+    paths = [str(path) for path, _ in results.values()]
+    done = subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path / "out"),
+            *paths,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for name, (_, rows) in results.items():
+        converted = tmp_path / "out" / (Path(name).stem + ".xlsx")
+        assert converted.is_file(), f"LibreOffice could not open {name}: {done.stdout} {done.stderr}"
+        table = open_customers(converted, name)
+        assert table.value(rows["first"], "name") == NAME, name
+        assert table.value(rows["first"], "created_at") == "1999-12-31", name
+        assert table.value(rows["appended"], "customer_id") == "009999", name

@@ -1,0 +1,231 @@
+"""The lossless writer through Workbook.apply: conflicts, styles, appends, dates, fallbacks, undo.
+
+Workbooks are made by xlsxwriter (shared strings, as Excel writes them) and openpyxl, and read
+back with openpyxl and the library itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+import sheetcrm
+from sheetcrm import ChangeSet
+from sheetcrm.errors import CellConflict, InvalidChange
+from sheetcrm.sync.ooxml.edit import prepare, with_full_calc_on_load
+from sheetcrm.sync.ooxml.sheetxml import Unsupported
+from sheetcrm.sync.preflight import inspect_xlsx
+
+
+def crm(path: Path, *, date1904: bool = False, text_ids: bool = True) -> Path:
+    """Customers: id (text column), name, joined (date), amount; a header, three styled rows."""
+    book = xlsxwriter.Workbook(str(path), {"date_1904": date1904})
+    sheet = book.add_worksheet("Customers")
+    bold = book.add_format({"bold": True})
+    text = book.add_format({"num_format": "@"})
+    date = book.add_format({"num_format": "yyyy-mm-dd", "font_color": "#1F4E79"})
+    money = book.add_format({"num_format": "#,##0.00"})
+    team = book.add_format({"bg_color": "#00B050"})
+    sheet.set_column(0, 0, 12, text if text_ids else None)
+    sheet.write_row(0, 0, ["customer_id", "name", "joined", "amount", "note"], bold)
+    for row, (ident, name, joined, amount) in enumerate(
+        [("00123", "Zhang Wei", dt.date(2024, 2, 29), 12.5), ("00124", "Li Na", dt.date(2023, 1, 1), 0.1)], start=1
+    ):
+        sheet.write_string(row, 0, ident, text)
+        sheet.write_string(row, 1, name)
+        sheet.write_datetime(row, 2, dt.datetime.combine(joined, dt.time()), date)
+        sheet.write_number(row, 3, amount, money)
+    sheet.write_string(3, 0, "00125", text)
+    sheet.write_string(3, 1, "Wang Fang", team)  # a team's own colour
+    book.close()
+    return path
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def test_a_cell_edited_meanwhile_is_a_conflict_and_nothing_is_written(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    before = path.read_bytes()
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="张伟")  # a shared string, resolved to compare
+    changes.edit("Customers", 3, "B", old="Li Na (as read earlier)", new="李娜")
+    changes.edit("Customers", 2, "C", old="2024-02-29", new=dt.date(2024, 3, 1))  # a date compared as read
+    changes.edit("Customers", 3, "D", old="0.1", new=0.2)
+    with pytest.raises(CellConflict) as raised:
+        sheetcrm.open_workbook(path).apply(changes)
+    assert raised.value.cells == ["Customers!B3"]
+    assert path.read_bytes() == before
+    assert not (tmp_path / ".sheetcrm" / "backups").exists()  # refused before any backup was taken
+
+
+def test_fills_reuse_one_style_and_leave_a_teams_colour(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    changes = ChangeSet()
+    for row in (2, 3, 4):
+        changes.fill("Customers", row, "B", "FFC7CE", ours_only=True)
+    result = sheetcrm.open_workbook(path).apply(changes)
+    fills = [c for c in result.changes if c.kind == "fill"]
+    assert [c.color for c in fills] == ["FFC7CE", "FFC7CE", "00B050"]  # type: ignore[attr-defined]
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    assert [sheet[f"B{r}"].fill.fgColor.rgb[-6:] for r in (2, 3, 4)] == ["FFC7CE", "FFC7CE", "00B050"]
+    styles = parts(path)["xl/styles.xml"]
+    assert styles.count(b'rgb="FFFFC7CE"') == 1
+    assert sheet["B2"].style_id == sheet["B3"].style_id
+
+    again = ChangeSet()
+    again.fill("Customers", 5, "B", "FFC7CE")
+    sheetcrm.open_workbook(path).apply(again)
+    assert parts(path)["xl/styles.xml"] == styles  # the fill and the style are reused, not added again
+
+
+def test_number_format_and_a_date_into_a_general_cell(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    changes = ChangeSet()
+    changes.number_format("Customers", 2, "D", "0.000")
+    changes.edit("Customers", 2, "E", old="", new=dt.date(2025, 12, 31))  # a new cell in a General column
+    changes.edit("Customers", 3, "E", old="", new=dt.datetime(2025, 12, 31, 8, 30))
+    result = sheetcrm.open_workbook(path).apply(changes)
+    assert next(c for c in result.changes if c.kind == "format").old == "#,##0.00"  # type: ignore[union-attr]
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    assert sheet["D2"].number_format == "0.000" and sheet["D2"].font.b is False
+    assert sheet["E2"].value == dt.datetime(2025, 12, 31) and sheet["E2"].number_format == "yyyy-mm-dd"
+    assert sheet["E3"].number_format == "yyyy-mm-dd hh:mm:ss"
+    table = sheetcrm.open_workbook(path)["Customers"]
+    assert table.value(2, "note") == "2025-12-31" and table.value(3, "note") == "2025-12-31T08:30:00"
+
+
+def test_dates_in_a_1904_workbook(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx", date1904=True)
+    assert sheetcrm.open_workbook(path)["Customers"].value(2, "joined") == "2024-02-29"
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "C", old="2024-02-29", new=dt.date(1999, 12, 31))
+    sheetcrm.open_workbook(path).apply(changes)
+    assert sheetcrm.open_workbook(path)["Customers"].value(2, "joined") == "1999-12-31"
+    assert openpyxl.load_workbook(path)["Customers"]["C2"].value == dt.datetime(1999, 12, 31)
+
+
+def test_appended_rows_look_like_the_rows_above(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    changes = ChangeSet()
+    changes.append("Customers", [{"A": "00126", "B": "Zhao Lei", "C": dt.date(2025, 1, 2), "D": 3}, {"A": "00127"}])
+    result = sheetcrm.open_workbook(path).apply(changes)
+    assert next(c for c in result.changes if c.kind == "append").first_row == 5  # type: ignore[union-attr]
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    assert sheet["A5"].number_format == "@" and sheet["A6"].value == "00127"
+    assert sheet["B5"].fill.fgColor.rgb[-6:] == "00B050"  # the row above's look, as Excel continues a table
+    assert sheet["C5"].number_format == "yyyy-mm-dd"  # row 4 has no date to copy: a date gets an ISO format
+    assert sheet["C5"].is_date
+
+
+def test_appending_below_a_header_takes_the_column_format(tmp_path: Path) -> None:
+    path = tmp_path / "template.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Customers")
+    sheet.set_column(0, 0, 12, book.add_format({"num_format": "@"}))
+    sheet.write_row(0, 0, ["customer_id", "phone"], book.add_format({"bold": True, "bg_color": "#DDEBF7"}))
+    book.close()
+    changes = ChangeSet()
+    changes.append("Customers", [{"A": "00123", "B": "+8613800138000"}])
+    sheetcrm.open_workbook(path).apply(changes)
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    assert sheet["A2"].number_format == "@" and not sheet["A2"].font.b  # the header is not a model
+    assert sheet["A2"].fill.fill_type is None
+    assert sheetcrm.open_workbook(path)["Customers"].value(2, "customer_id") == "00123"
+
+
+def test_appending_into_a_templates_formatted_empty_rows(tmp_path: Path) -> None:
+    path = tmp_path / "template.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Customers"
+    sheet.append(["customer_id", "joined"])
+    for row in range(2, 6):  # formatted ahead of time, still empty
+        sheet.cell(row, 2).number_format = "dd/mm/yyyy"
+    book.save(path)
+    changes = ChangeSet()
+    changes.append("Customers", [{"A": "x", "B": dt.date(2025, 5, 6)}])
+    sheetcrm.open_workbook(path).apply(changes)
+    after = openpyxl.load_workbook(path)["Customers"]
+    assert after["B2"].value == dt.datetime(2025, 5, 6) and after["B2"].number_format == "dd/mm/yyyy"
+    assert after.max_row == 5  # the formatted rows below are still there, merged with, not duplicated
+    sheet_xml = parts(path)["xl/worksheets/sheet1.xml"]
+    assert sheet_xml.count(b'<row r="2"') == 1
+
+
+def test_values_no_cell_can_hold_are_refused(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    before = path.read_bytes()
+    for bad in ("bell\x07", "x" * 32_768, float("nan")):
+        changes = ChangeSet()
+        changes.edit("Customers", 2, "B", old="Zhang Wei", new=bad)
+        with pytest.raises(InvalidChange, match="Customers!B2"):
+            sheetcrm.open_workbook(path).apply(changes)
+    assert path.read_bytes() == before
+
+
+def test_a_layout_it_cannot_rewrite_falls_back_to_openpyxl(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    content = parts(path)
+    sheet = content["xl/worksheets/sheet1.xml"]
+    # the same sheet with a namespace prefix on every element, which some generators write
+    prefixed = re.sub(rb"<(/?)(?!\?)", rb"<\1x:", sheet).replace(b"xmlns=", b"xmlns:x=")
+    content["xl/worksheets/sheet1.xml"] = prefixed
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in content.items():
+            archive.writestr(name, data)
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="张伟")
+    with pytest.raises(Unsupported):
+        prepare(inspect_xlsx(path), changes)
+    sheetcrm.open_workbook(path).apply(changes)  # openpyxl can keep this workbook: it writes it
+    assert sheetcrm.open_workbook(path)["Customers"].value(2, "name") == "张伟"
+
+
+def test_undo_restores_values_fills_formats_and_removes_appended_rows(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    workbook = sheetcrm.open_workbook(path)
+    before = workbook["Customers"].frame.to_dict("index")
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="张伟")
+    changes.fill("Customers", 3, "B", "FFEB9C")
+    changes.number_format("Customers", 3, "D", "0")
+    changes.append("Customers", [{"A": "00126", "B": "Zhao Lei"}])
+    run = workbook.apply(changes, command="test").run_id
+    assert run is not None
+    sheetcrm.open_workbook(path).undo(run)
+    after = sheetcrm.open_workbook(path)["Customers"]
+    assert after.frame.to_dict("index") == before
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    assert sheet["B3"].fill.fill_type is None and sheet["D3"].number_format == "#,##0.00"
+
+
+@pytest.mark.parametrize(
+    ("workbook_xml", "expected"),
+    [
+        (b'<workbook><sheets/><calcPr calcId="191029"/></workbook>', b'<calcPr calcId="191029" fullCalcOnLoad="1"/>'),
+        (
+            b'<workbook><sheets><sheet/></sheets><definedNames><definedName name="a">1</definedName></definedNames>'
+            b"<extLst/></workbook>",
+            b'</definedNames><calcPr fullCalcOnLoad="1"/><extLst/>',
+        ),
+        (
+            b"<x:workbook><x:bookViews><x:workbookView><x:extLst/></x:workbookView></x:bookViews><x:sheets></x:sheets>"
+            b"</x:workbook>",
+            b'</x:sheets><x:calcPr fullCalcOnLoad="1"/></x:workbook>',
+        ),
+        (b'<workbook><sheets></sheets><calcPr fullCalcOnLoad="0"/></workbook>', b'<calcPr fullCalcOnLoad="1"/>'),
+    ],
+)
+def test_recalculation_flag_goes_where_the_schema_wants_it(workbook_xml: bytes, expected: bytes) -> None:
+    assert expected in with_full_calc_on_load(workbook_xml)
+    assert with_full_calc_on_load(with_full_calc_on_load(workbook_xml)) == with_full_calc_on_load(workbook_xml)
