@@ -17,7 +17,7 @@ import xlsxwriter
 
 import sheetcrm
 from sheetcrm import ChangeSet
-from sheetcrm.errors import CellConflict, InvalidChange
+from sheetcrm.errors import CellConflict, InvalidChange, WriteRefused
 from sheetcrm.sync.ooxml.edit import prepare, with_full_calc_on_load
 from sheetcrm.sync.ooxml.sheetxml import Unsupported
 from sheetcrm.sync.preflight import inspect_xlsx
@@ -229,3 +229,16 @@ def test_undo_restores_values_fills_formats_and_removes_appended_rows(tmp_path: 
 def test_recalculation_flag_goes_where_the_schema_wants_it(workbook_xml: bytes, expected: bytes) -> None:
     assert expected in with_full_calc_on_load(workbook_xml)
     assert with_full_calc_on_load(with_full_calc_on_load(workbook_xml)) == with_full_calc_on_load(workbook_xml)
+
+
+def test_verification_reads_back_what_was_written(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    changes = ChangeSet()
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="张伟")
+    changes.append("Customers", [{"A": "00126"}])
+    with prepare(inspect_xlsx(path), changes) as prepared:
+        written = tmp_path / "written.xlsx"
+        prepared.write(written)
+        prepared.verify(written)
+        with pytest.raises(WriteRefused, match="B2, A5"):
+            prepared.verify(path)  # the old package: neither value is there

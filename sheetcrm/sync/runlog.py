@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,13 @@ class RunRecord:
 
     def summary(self) -> dict[str, Any]:
         """The record without cell values (what ``history`` shows)."""
-        data = asdict(self)
+        data = self._as_dict()
         data.pop("changes")
         return data
+
+    def _as_dict(self) -> dict[str, Any]:
+        # shallow: asdict would deep-copy the changes, a second ChangeSet's worth of work
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class RunLog:
@@ -64,7 +68,7 @@ class RunLog:
     def append(self, record: RunRecord) -> None:
         """Add a record durably (fsync) before the caller reports success."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(asdict(record), ensure_ascii=False) + "\n"
+        line = json.dumps(record._as_dict(), ensure_ascii=False) + "\n"
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(descriptor, line.encode())

@@ -205,7 +205,7 @@ class XlsxBackend(FileBackend):
         replace_atomically(
             target,
             write,
-            verify=lambda temp: _verify_written(temp, changes, expected_sheets=sheet_names),
+            verify=lambda temp: _verify_package(temp, prepared, sheet_names),
             before_replace=None if to_new_file else unchanged,
         )
         if not to_new_file:
@@ -729,6 +729,13 @@ def _set_validation(sheet: Worksheet, change: SetValidation) -> SetValidation:
         validation.add(change.ref)
         sheet.add_data_validation(validation)
     return replace(change, old=old_rule)
+
+
+def _verify_package(temp: Path, prepared: lossless.PreparedWrite, sheet_names: list[str]) -> None:
+    """Check a package the lossless writer wrote: same sheets, parts whole, values as meant (streamed)."""
+    if inspect_xlsx(temp).sheet_names != sheet_names:
+        raise WriteRefused(f"{temp}: the written file lists different sheets; the original was left untouched")
+    prepared.verify(temp)
 
 
 def _verify_written(temp: Path, changes: ChangeSet, *, expected_sheets: list[str]) -> None:

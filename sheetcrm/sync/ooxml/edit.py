@@ -7,7 +7,8 @@ adds what it needs to ``styles.xml`` (a fill, a number format) and copies every 
 its compressed bytes. It works in two steps so that nothing is written before everything has
 been checked:
 
-1. :func:`prepare` streams each touched sheet into a temporary spool file, collecting the old
+1. :func:`prepare` streams each touched sheet into a temporary spool file (deflated by a thread
+   as it goes), collecting the old
    state of every cell it writes; then checks those against what the ChangeSet says was read
    (raising :class:`~sheetcrm.errors.CellConflict`), and settles the new styles;
 2. :meth:`PreparedWrite.write` writes the new package from the spools and the source.
@@ -22,13 +23,13 @@ import datetime as dt
 import math
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
-from sheetcrm.errors import CellConflict, InvalidChange
-from sheetcrm.sync.a1 import MAX_ROWS, column_index, qualified
+from sheetcrm.errors import CellConflict, InvalidChange, WriteRefused
+from sheetcrm.sync.a1 import MAX_ROWS, column_index, column_letter, qualified
 from sheetcrm.sync.changeset import (
     ANNOTATION_FILLS,
     AppendRows,
@@ -39,7 +40,15 @@ from sheetcrm.sync.changeset import (
     SetFill,
     SetNumberFormat,
 )
-from sheetcrm.sync.ooxml.package import PackageReport, PartWriter, open_part, read_part, rewrite_package
+from sheetcrm.sync.ooxml.package import (
+    DeflatedPart,
+    DeflatingSpool,
+    PackageReport,
+    PartWriter,
+    open_part,
+    read_part,
+    rewrite_package,
+)
 from sheetcrm.sync.ooxml.sheetxml import (
     KEEP,
     CellWrite,
@@ -104,12 +113,30 @@ class PreparedWrite:
 
     source: Path
     resolved: ChangeSet
-    rewrite: dict[str, PartWriter]
+    rewrite: dict[str, PartWriter | DeflatedPart]
     spools: list[IO[bytes]]
+    expected: dict[str, dict[int, dict[int, str]]]  # the text each written value must read back as
+    styles_part: str
+    epoch: dt.datetime
 
     def write(self, target: Path) -> PackageReport:
         """Write the new package at ``target`` (a temporary file the caller moves into place)."""
         return rewrite_package(self.source, target, rewrite=self.rewrite)
+
+    def verify(self, written: Path) -> None:
+        """Read the written package back, streaming: every rewritten part is whole (its CRC checks
+        out) and every value written reads back as what was meant. Raises WriteRefused otherwise."""
+        styles = StyleBook.parse(read_part(written, self.styles_part))
+        for part in self.rewrite:
+            if part not in self.expected:
+                read_part(written, part)  # styles, workbook: whole and checked
+        for part, rows in self.expected.items():
+            wrong = _misread(written, part, rows, styles, self.epoch)
+            if wrong:
+                raise WriteRefused(
+                    f"{written}: verification failed at {part} {', '.join(wrong[:5])}; the original was left untouched",
+                    hint="this is a bug in sheetcrm; please report it with the workbook's layout (not its data)",
+                )
 
     def close(self) -> None:
         for spool in self.spools:
@@ -187,22 +214,21 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
             writes_values = True
 
     spools: list[IO[bytes]] = []
-    spool: IO[bytes]
+    deflated: dict[str, DeflatedPart] = {}
     try:
         observed: dict[tuple[str, int, int], OldCell | None] = {}
         has_formulas = "xl/calcChain.xml" in inventory.parts
         for plan in plans.values():
-            spool = tempfile.TemporaryFile(dir=workdir)  # noqa: SIM115 - PreparedWrite.close() closes it
-            spools.append(spool)
-            has_formulas |= _spool_sheet(source, plan, styles, epoch, edits, observed, spool)
+            spools.append(tempfile.TemporaryFile(dir=workdir))  # noqa: SIM115 - PreparedWrite.close() closes it
+            part, formulas = _spool_sheet(source, plan, styles, epoch, edits, observed, spools[-1])
+            deflated[plan.part] = part
+            has_formulas |= formulas
         conflicts = _conflicts(inventory, edits, observed, styles, epoch)
         if conflicts:
             raise CellConflict(source, conflicts)
         if writes_values and not has_formulas:
             has_formulas = _any_formulas(source, inventory, set(plans))
-        rewrite: dict[str, PartWriter] = {
-            plan.part: _replay(spool) for plan, spool in zip(plans.values(), spools, strict=True)
-        }
+        rewrite: dict[str, PartWriter | DeflatedPart] = dict(deflated)
         if styles.changed():
             new_styles = styles.to_xml()
             rewrite[inventory.styles_part] = lambda _old: [new_styles]
@@ -211,11 +237,47 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
             if recalculating != workbook_xml:
                 rewrite[inventory.workbook_part] = lambda _old: [recalculating]
     except BaseException:
-        for spool in spools:
-            spool.close()
+        for opened in spools:
+            opened.close()
         raise
     done = ChangeSet(changes.description, [resolved.get(id(c), c) for c in changes], resolved=True)
-    return PreparedWrite(source, done, rewrite, spools)
+    expected: dict[str, dict[int, dict[int, str]]] = {}
+    for plan in plans.values():
+        for row, row_cells in plan.cells.items():
+            for column, cell in row_cells.items():
+                text = _expected_text(cell.value)
+                if text is not None:
+                    expected.setdefault(plan.part, {}).setdefault(row, {})[column] = text
+    return PreparedWrite(source, done, rewrite, spools, expected, inventory.styles_part, epoch)
+
+
+def _misread(
+    written: Path, part: str, rows: dict[int, dict[int, str]], styles: StyleBook, epoch: dt.datetime
+) -> list[str]:
+    """The cells of a written sheet part that do not read back as the expected text."""
+    wrong: list[str] = []
+
+    def check(row: int, column: int, old: OldCell | None) -> None:
+        texts = _texts(old, styles, epoch, {})
+        if texts is None or rows[row][column] not in texts:
+            wrong.append(f"{column_letter(column)}{row}")
+
+    plan = SheetRewrite({row: dict.fromkeys(columns, CellWrite(KEEP)) for row, columns in rows.items()}, check)
+    with open_part(written, part) as stream:
+        for _ in rewrite_sheet(stream, plan):
+            pass
+    return wrong
+
+
+def _expected_text(value: CellValue | _Keep) -> str | None:
+    """The text a written value reads back as; None where reading may round it (checked by tests)."""
+    if isinstance(value, _Keep):
+        return None
+    if isinstance(value, dt.datetime) and value.microsecond:
+        return None  # stored to the millisecond or so
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return None  # stored as a float
+    return to_text(value)
 
 
 def _check_value(value: CellValue, where: str) -> None:
@@ -281,8 +343,8 @@ def _spool_sheet(
     edits: dict[tuple[str, int, int], CellEdit],
     observed: dict[tuple[str, int, int], OldCell | None],
     spool: IO[bytes],
-) -> bool:
-    """Rewrite one sheet into ``spool``; whether the sheet holds formulas."""
+) -> tuple[DeflatedPart, bool]:
+    """Rewrite one sheet into ``spool``, deflated; and whether the sheet holds formulas."""
     if plan.layout is not None:
         columns = plan.layout.columns
     else:
@@ -314,15 +376,19 @@ def _spool_sheet(
     rewrite = SheetRewrite(cells, seen=seen, date_style=_date_style(styles), epoch=epoch)
     formulas = False
     carry = b""
-    with open_part(source, plan.part) as stream:
-        for chunk in rewrite_sheet(stream, rewrite):
-            if not formulas:
-                window = carry + chunk[:8]
-                formulas = b"<f>" in chunk or b"<f " in chunk or b"<f>" in window or b"<f " in window
-                carry = chunk[-3:]
-            spool.write(chunk)
-    spool.flush()
-    return formulas
+    deflating = DeflatingSpool(spool)  # compresses in a thread while the rows are rewritten here
+    try:
+        with open_part(source, plan.part) as stream:
+            for chunk in rewrite_sheet(stream, rewrite):
+                if not formulas:
+                    window = carry + chunk[:8]
+                    formulas = b"<f>" in chunk or b"<f " in chunk or b"<f>" in window or b"<f " in window
+                    carry = chunk[-3:]
+                deflating.write(chunk)
+    except BaseException:
+        deflating.abandon()
+        raise
+    return deflating.finish(), formulas
 
 
 def _date_style(styles: StyleBook) -> Callable[[int, CellValue], int]:
@@ -335,14 +401,6 @@ def _date_style(styles: StyleBook) -> Callable[[int, CellValue], int]:
         return styles.with_number_format(style, code)
 
     return date_style
-
-
-def _replay(spool: IO[bytes]) -> PartWriter:
-    def writer(_old: IO[bytes] | None) -> Iterator[bytes]:
-        spool.seek(0)
-        yield from iter(lambda: spool.read(_SPOOL_CHUNK), b"")
-
-    return writer
 
 
 def _conflicts(

@@ -31,7 +31,9 @@ collide with an existing one in any case.
 
 from __future__ import annotations
 
+import queue
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -42,7 +44,16 @@ from typing import IO, BinaryIO, TypeAlias
 
 from sheetcrm.errors import WorkbookUnreadable, WriteRefused
 
-__all__ = ["PackageReport", "PartWriter", "open_part", "part_names", "read_part", "rewrite_package"]
+__all__ = [
+    "DeflatedPart",
+    "DeflatingSpool",
+    "PackageReport",
+    "PartWriter",
+    "open_part",
+    "part_names",
+    "read_part",
+    "rewrite_package",
+]
 
 PartWriter: TypeAlias = Callable[[IO[bytes] | None], Iterable[bytes]]
 """Given the old part's decompressed content as a readable stream (None for a new part),
@@ -145,7 +156,7 @@ def rewrite_package(
     source: Path,
     target: Path,
     *,
-    rewrite: Mapping[str, PartWriter] = {},
+    rewrite: Mapping[str, PartWriter | DeflatedPart] = {},
     add: Mapping[str, PartWriter] = {},
     remove: Collection[str] = (),
 ) -> PackageReport:
@@ -190,9 +201,13 @@ def rewrite_package(
                     removed.append(name)
                     continue
                 local = _read_local(source, raw, info, source_size)
-                if name in rewrite:
+                content = rewrite.get(name)
+                if isinstance(content, DeflatedPart):
+                    central.append(_write_rewritten(source, out, info, local, content))
+                    rewritten.append(name)
+                elif content is not None:
                     with _open_member(source, archive, info) as old:
-                        central.append(_write_rewritten(source, out, info, local, rewrite[name](old)))
+                        central.append(_write_rewritten(source, out, info, local, content(old)))
                     rewritten.append(name)
                 else:
                     central.append(_copy_raw(source, raw, out, info, local))
@@ -286,7 +301,7 @@ def _copy_raw(source: Path, raw: BinaryIO, out: BinaryIO, info: zipfile.ZipInfo,
 
 
 def _write_rewritten(
-    source: Path, out: BinaryIO, info: zipfile.ZipInfo, local: _Local, chunks: Iterable[bytes]
+    source: Path, out: BinaryIO, info: zipfile.ZipInfo, local: _Local, content: Iterable[bytes] | DeflatedPart
 ) -> bytes:
     """Write a rewritten part in its old place with its old name, time and attributes."""
     flags = info.flag_bits & _FLAG_UTF8
@@ -295,7 +310,10 @@ def _write_rewritten(
     header = _local_header(
         _VERSION_DEFLATE, flags, zipfile.ZIP_DEFLATED, local.time, local.date, 0, 0, 0, local.name, extra
     )
-    crc, compressed, size = _write_streamed(source, out, header, chunks, info.filename)
+    if isinstance(content, DeflatedPart):
+        crc, compressed, size = _write_deflated(source, out, header, content, info.filename)
+    else:
+        crc, compressed, size = _write_streamed(source, out, header, content, info.filename)
     return _central_record(
         info,
         flags=flags,
@@ -377,6 +395,98 @@ def _write_streamed(
     out.write(struct.pack("<3L", crc, compressed, size))
     out.seek(end)
     return crc, compressed, size
+
+
+def _write_deflated(source: Path, out: BinaryIO, header: bytes, part: DeflatedPart, name: str) -> tuple[int, int, int]:
+    """Write ``header`` and a part compressed beforehand; patch crc and sizes into the header."""
+    start = out.tell()
+    _check_fits(source, start + len(header) + part.compressed, name)
+    out.write(header)
+    part.data.seek(0)
+    remaining = part.compressed
+    while remaining:
+        block = part.data.read(min(_CHUNK, remaining))
+        if not block:
+            raise OSError(f"the spooled content of {name} is shorter than it was")
+        out.write(block)
+        remaining -= len(block)
+    end = out.tell()
+    out.seek(start + _CRC_FIELD)
+    out.write(struct.pack("<3L", part.crc, part.compressed, part.size))
+    out.seek(end)
+    return part.crc, part.compressed, part.size
+
+
+@dataclass(frozen=True)
+class DeflatedPart:
+    """A part's new content, deflated ahead of time (see :class:`DeflatingSpool`)."""
+
+    data: IO[bytes]  # raw deflate data from offset 0
+    crc: int
+    size: int  # uncompressed
+    compressed: int
+
+
+class DeflatingSpool:
+    """Deflate a part's new content into a file while the caller goes on producing it.
+
+    zlib releases the GIL, so compressing in a thread overlaps with Python code making the
+    content (a sheet's rows): on two cores a large part costs about the larger of the two,
+    not their sum. :meth:`finish` waits for the thread and returns the :class:`DeflatedPart`.
+    """
+
+    def __init__(self, data: IO[bytes], *, level: int = 6) -> None:
+        self._data = data
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # bounds memory: 4 chunks in flight
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        self._crc = self._size = self._compressed = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sheetcrm-deflate", daemon=True)
+        self._thread.start()
+
+    def write(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        if chunk:
+            self._queue.put(chunk)
+
+    def finish(self) -> DeflatedPart:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self._data.flush()
+        return DeflatedPart(self._data, self._crc, self._size, self._compressed)
+
+    def abandon(self) -> None:
+        """Stop the thread without finishing (the content is not wanted)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while (chunk := self._queue.get()) is not None:
+                if self._error is None:
+                    self._take(chunk)
+            if self._error is None:
+                self._put(self._compressor.flush())
+        except BaseException as error:  # handed to the producing thread
+            self._error = error
+            while self._queue.get() is not None:  # drain, so the producer never blocks
+                pass
+
+    def _take(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size >= _SIZE_LIMIT:
+            raise WriteRefused(f"a part of 4 GiB or more cannot be written: {_HINT_TOO_LARGE}")
+        self._crc = zlib.crc32(chunk, self._crc)
+        self._put(self._compressor.compress(chunk))
+
+    def _put(self, deflated: bytes) -> None:
+        if deflated:
+            self._data.write(deflated)
+            self._compressed += len(deflated)
 
 
 def _source_checked(source: Path, name: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -508,7 +618,7 @@ def _without(extra: bytes, kinds: Collection[int]) -> bytes:
 
 def _check_names(
     infos: list[zipfile.ZipInfo],
-    rewrite: Mapping[str, PartWriter],
+    rewrite: Mapping[str, object],
     add: Mapping[str, PartWriter],
     remove: Collection[str],
 ) -> None:

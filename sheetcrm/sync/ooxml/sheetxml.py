@@ -119,41 +119,61 @@ def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CH
         odd = _ROW_WITHOUT_REF.search(buffer, position)  # searched to the end: the lookahead needs the bytes after
         if odd and odd.start() < (end if end >= 0 else len(buffer) - _TAIL):
             raise Unsupported("rows without an r= attribute first")
-        incomplete = -1
-        for match in _ROW_START.finditer(buffer, position, end if end >= 0 else len(buffer)):
-            row = int(match.group(1))
-            if pending >= len(targets) or targets[pending] > row:
-                continue  # copied through with the bytes around it
-            close = _row_end(buffer, match.start())
-            if close < 0:
-                incomplete = match.start()  # the row runs past this chunk: read more first
-                break
-            yield buffer[position : match.start()]
-            while pending < len(targets) and targets[pending] < row:
-                yield _new_row(targets[pending], plan)  # a row the part did not have
-                pending += 1
-            if pending < len(targets) and targets[pending] == row:
-                yield _rewrite_row(buffer[match.start() : close], row, plan)
-                pending += 1
+        limit = end if end >= 0 else len(buffer)
+        pieces: list[bytes] = []
+        keep = -1  # where an unfinished row starts: kept for the next chunk
+        # jump from target row to target row: the rows between are copied as one slice
+        while pending < len(targets):
+            target = targets[pending]
+            start = buffer.find(b'<row r="%d"' % target, position, limit)
+            if start >= 0:
+                close = _row_end(buffer, start)
+                if close < 0:
+                    keep = start  # the row runs past this chunk: read more first
+                    break
+                pieces += (buffer[position:start], _rewrite_row(buffer[start:close], target, plan))
+                position = close
             else:
-                yield buffer[match.start() : close]
-            position = close
-        if incomplete < 0 and end >= 0:
-            yield buffer[position:end]
-            while pending < len(targets):
-                yield _new_row(targets[pending], plan)
-                pending += 1
-            yield buffer[end:]
+                following = _first_row_after(buffer, position, limit, target)
+                if following < 0 and end < 0:
+                    break  # the row, or the one after where it belongs, is further on
+                at = following if following >= 0 else end
+                pieces += (buffer[position:at], _new_row(target, plan))  # a row the part did not have
+                position = at
+            pending += 1
+        if end >= 0 and keep < 0:
+            pieces.append(buffer[position:])
+            yield b"".join(pieces)
             yield from iter(lambda: source.read(chunk_size), b"")
             return
         # keep an unfinished row, or a tail that may hold a split tag, for the next chunk
-        cut = incomplete if incomplete >= 0 else max(position, len(buffer) - _TAIL)
-        yield buffer[position:cut]
+        cut = keep if keep >= 0 else max(position, len(buffer) - _TAIL)
+        pieces.append(buffer[position:cut])
+        yield b"".join(pieces)
         chunk = source.read(chunk_size)
         if not chunk:
             raise Unsupported("the worksheet ends inside <sheetData>")
         buffer = buffer[cut:] + chunk
         position = 0
+
+
+def _first_row_after(buffer: bytes, position: int, limit: int, target: int) -> int:
+    """Where the first row numbered above ``target`` starts in ``buffer[position:limit]``, or -1
+    when no complete row start there is (the rows there are all below it, or there are none)."""
+    last = buffer.rfind(b'<row r="', position, limit)
+    while last >= 0:
+        number = _ROW_START.match(buffer, last)
+        if number is not None:  # the pattern ends with the closing quote: a cut-off tag does not match
+            if int(number.group(1)) <= target:
+                return -1
+            break
+        last = buffer.rfind(b'<row r="', position, last)  # a tag cut off by the chunk's end: the one before
+    if last < 0:
+        return -1
+    for match in _ROW_START.finditer(buffer, position, limit):  # rare: a row inserted in the middle
+        if int(match.group(1)) > target:
+            return match.start()
+    return -1
 
 
 _TAIL = 64  # longer than any row start tag prefix or </sheetData>
@@ -172,6 +192,9 @@ def _row_end(buffer: bytes, start: int) -> int:
 
 
 def _rewrite_row(xml: bytes, row: int, plan: SheetRewrite) -> bytes:
+    fast = _rewrite_cells_in_place(xml, row, plan)
+    if fast is not None:
+        return fast
     writes = plan.cells[row]
     tag_end = xml.find(b">")
     self_closing = xml[tag_end - 1 : tag_end] == b"/"
@@ -210,6 +233,90 @@ def _rewrite_row(xml: bytes, row: int, plan: SheetRewrite) -> bytes:
             cells.append((column, _cell_xml(row, column, write, None, plan)))
     cells.sort(key=lambda item: item[0])
     return _with_spans(open_tag, cells) + b"".join(xml for _, xml in cells) + b"</row>"
+
+
+def _rewrite_cells_in_place(xml: bytes, row: int, plan: SheetRewrite) -> bytes | None:
+    """The row with its written cells replaced where they are, or inserted in column order,
+    found by their r= attribute without parsing the others: the common case of a few cells of
+    a long row. None where the row is laid out otherwise (the full parse then handles it)."""
+    located: list[tuple[int, int, int, bytes | None, bytes]] = []  # start, end, column, attributes, inner
+    missing: list[int] = []
+    for column in plan.cells[row]:
+        start = xml.find(f'<c r="{column_letter(column)}{row}"'.encode())
+        if start < 0:
+            missing.append(column)
+            continue
+        tag_end = xml.find(b">", start)
+        if tag_end < 0:
+            return None
+        if xml[tag_end - 1 : tag_end] == b"/":
+            located.append((start, tag_end + 1, column, xml[start + 2 : tag_end - 1], b""))
+            continue
+        close = xml.find(b"</c>", tag_end)
+        if close < 0:
+            return None
+        located.append((start, close + len(b"</c>"), column, xml[start + 2 : tag_end], xml[tag_end + 1 : close]))
+    head = xml.find(b">") + 1
+    open_tag = xml[:head]
+    if missing:
+        places = _insertion_points(xml, missing)
+        if places is None:
+            return None
+        located += [(place, place, column, None, b"") for column, place in places.items()]
+        open_tag = _with_spans(open_tag, [(min(missing), b""), (max(missing), b"")])
+    found: list[tuple[int, int, int, bytes]] = []
+    for start, end, column, attributes, inner in located:  # only now: seen and restyle run once per cell
+        write = plan.cells[row][column]
+        if attributes is None:
+            if plan.seen is not None:
+                plan.seen(row, column, None)
+            found.append((start, column, end, _cell_xml(row, column, write, None, plan)))
+            continue
+        old = _old_cell(dict(_ATTRIBUTE.findall(attributes)), inner)
+        if plan.seen is not None:
+            plan.seen(row, column, old)
+        if write.value is KEEP:
+            cell = _restyled(xml[start:end], attributes, _style_of(write, old.style, plan))
+        else:
+            cell = _cell_xml(row, column, write, old.style, plan)
+        found.append((start, column, end, cell))
+    found.sort()
+    pieces: list[bytes] = [open_tag]
+    position = head
+    for start, _, end, cell in found:
+        pieces += (xml[position:start], cell)
+        position = end
+    pieces.append(xml[position:])
+    return b"".join(pieces)
+
+
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"')
+
+
+def _insertion_points(xml: bytes, columns: list[int]) -> dict[int, int] | None:
+    """Where new cells of ``columns`` go: before the first cell to their right, or before </row>."""
+    tag_end = xml.find(b">")
+    if xml[tag_end - 1 : tag_end] == b"/":
+        return None  # <row .../>: the full parse opens it
+    if xml.count(b'<c r="') != xml.count(b"<c ") + xml.count(b"<c>"):
+        return None  # a cell without r= first: its column is not where this looks
+    end = xml.rfind(b"</row>")
+    last = _CELL_REF.match(xml, xml.rfind(b'<c r="'))
+    places: dict[int, int] = {}
+    for column in columns:
+        if last is None or _column_key(last.group(1)) < _column_key(column_letter(column).encode()):
+            places[column] = end  # right of every cell: the usual case, a new cell in the last column
+            continue
+        # columns sort as (length, letters): "Z" < "AA"
+        key = _column_key(column_letter(column).encode())
+        places[column] = next(
+            (match.start() for match in _CELL_REF.finditer(xml) if _column_key(match.group(1)) > key), end
+        )
+    return places
+
+
+def _column_key(letters: bytes) -> tuple[int, bytes]:
+    return len(letters), letters
 
 
 def _new_row(row: int, plan: SheetRewrite) -> bytes:
