@@ -23,3 +23,17 @@ def test_quickstart(tmp_path: Path) -> None:
     assert "500 customers" in done.stdout
     assert "fill" in done.stdout and "VIP: call monthly" in done.stdout
     assert "history: ['highlight VIPs', 'undo " in done.stdout
+
+
+def test_edit_in_place_changes_only_the_edited_sheet_and_styles(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "edit_in_place.py")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'append': 1" in done.stdout
+    assert "changed: xl/styles.xml, xl/worksheets/sheet1.xml\n" in done.stdout

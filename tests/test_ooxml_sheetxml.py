@@ -175,3 +175,23 @@ def test_rows_missing_from_the_part_go_in_order_at_any_chunk_size(chunk_size: in
     assert re.findall(rb'<c r="B([0-9]+)"', out) == [b"%d" % r for r in targets]
     assert b'<row r="5"><c r="A5"><v>5</v></c><c r="B5"' in out
     assert out.endswith(b'</sheetData><pageMargins left="0.7"/></worksheet>')
+
+
+@pytest.mark.parametrize("chunk_size", [5, 64, 1 << 20])
+@pytest.mark.parametrize(
+    "sheet_data", [b"<sheetData/>", b'<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>']
+)
+def test_the_tail_after_the_cells_goes_through_its_rewriter(chunk_size: int, sheet_data: bytes) -> None:
+    tail = b'<pageMargins left="0.7"/><tableParts count="0"/></worksheet>'
+    part = b'<worksheet xmlns="x">' + sheet_data + tail
+    seen: list[bytes] = []
+
+    def rewrite_tail(old: bytes) -> bytes:
+        seen.append(old)
+        return old.replace(b"<tableParts", b"<legacyDrawing/><tableParts")
+
+    plan = SheetRewrite(cells={2: {1: CellWrite("x")}}, tail=rewrite_tail)
+    out = b"".join(rewrite_sheet(io.BytesIO(part), plan, chunk_size=chunk_size))
+    assert seen == [tail]
+    assert out.endswith(b"</sheetData>" + tail.replace(b"<tableParts", b"<legacyDrawing/><tableParts"))
+    assert b'<row r="2"><c r="A2" t="inlineStr">' in out

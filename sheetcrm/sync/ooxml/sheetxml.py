@@ -89,6 +89,7 @@ class SheetRewrite:
     seen: SeenCallback | None = None  # called with each written cell's previous state
     date_style: DateStyle | None = None  # the style to give a date written into a cell of this style
     epoch: dt.datetime = dt.datetime(1899, 12, 30)  # 1900 date system; 1904: 1904-01-01
+    tail: Callable[[bytes], bytes] | None = None  # rewrites what follows </sheetData> (notes, validations)
 
 
 def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CHUNK) -> Iterator[bytes]:
@@ -107,8 +108,7 @@ def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CH
         yield b"<sheetData>"
         yield from (_new_row(row, plan) for row in targets)
         yield b"</sheetData>"
-        yield buffer[found.end() :]
-        yield from iter(lambda: source.read(chunk_size), b"")
+        yield from _rest(buffer[found.end() :], source, plan, chunk_size)
         return
     yield buffer[found.start() : found.end()]
     buffer = buffer[found.end() :]
@@ -142,9 +142,9 @@ def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CH
                 position = at
             pending += 1
         if end >= 0 and keep < 0:
-            pieces.append(buffer[position:])
+            pieces.append(buffer[position : end + len(b"</sheetData>")])
             yield b"".join(pieces)
-            yield from iter(lambda: source.read(chunk_size), b"")
+            yield from _rest(buffer[end + len(b"</sheetData>") :], source, plan, chunk_size)
             return
         # keep an unfinished row, or a tail that may hold a split tag, for the next chunk
         cut = keep if keep >= 0 else max(position, len(buffer) - _TAIL)
@@ -155,6 +155,25 @@ def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CH
             raise Unsupported("the worksheet ends inside <sheetData>")
         buffer = buffer[cut:] + chunk
         position = 0
+
+
+_MAX_TAIL = 1 << 28  # what follows the cells: merges, formats, validations, links
+
+
+def _rest(start: bytes, source: IO[bytes], plan: SheetRewrite, chunk_size: int) -> Iterator[bytes]:
+    """The part after ``</sheetData>``: copied through, or read whole and given to ``plan.tail``."""
+    if plan.tail is None:
+        yield start
+        yield from iter(lambda: source.read(chunk_size), b"")
+        return
+    pieces = [start]
+    size = len(start)
+    for chunk in iter(lambda: source.read(chunk_size), b""):
+        size += len(chunk)
+        if size > _MAX_TAIL:
+            raise Unsupported("the part after <sheetData> is too large")
+        pieces.append(chunk)
+    yield plan.tail(b"".join(pieces))
 
 
 def _first_row_after(buffer: bytes, position: int, limit: int, target: int) -> int:
