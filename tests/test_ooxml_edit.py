@@ -242,3 +242,51 @@ def test_verification_reads_back_what_was_written(tmp_path: Path) -> None:
         prepared.verify(written)
         with pytest.raises(WriteRefused, match="B2, A5"):
             prepared.verify(path)  # the old package: neither value is there
+
+
+def test_notes_added_kept_replaced_and_undone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Customers")
+    sheet.write_row(0, 0, ["customer_id", "name"])
+    sheet.write_row(1, 0, ["00123", "Zhang Wei"])
+    sheet.write_row(2, 0, ["00124", "Li Na"])
+    sheet.write_comment("B2", "VIP since 2019", {"author": "Mei"})  # a person's note
+    book.close()
+    before = parts(path)
+
+    changes = ChangeSet()
+    changes.note("Customers", 2, "B", "sheetcrm: check the name", ours_only=True)  # Mei's note stays
+    changes.note("Customers", 3, "B", "sheetcrm: check the name", ours_only=True)
+    result = sheetcrm.open_workbook(path).apply(changes)
+    kept, added = (c for c in result.changes if c.kind == "note")
+    assert kept.text == kept.old == "VIP since 2019"  # type: ignore[attr-defined]
+    assert added.old is None  # type: ignore[attr-defined]
+    after = parts(path)
+    assert after["xl/worksheets/sheet1.xml"] == before["xl/worksheets/sheet1.xml"]  # it points at its notes already
+    assert {name for name in before if before[name] != after[name]} == {
+        "xl/comments1.xml",
+        "xl/drawings/vmlDrawing1.vml",
+    }
+    notes = openpyxl.load_workbook(path)["Customers"]
+    assert notes["B2"].comment.text == "VIP since 2019" and notes["B2"].comment.author == "Mei"
+    assert notes["B3"].comment.text == "sheetcrm: check the name" and notes["B3"].comment.author == "sheetcrm"
+
+    assert result.run_id is not None
+    sheetcrm.open_workbook(path).undo(result.run_id)
+    undone = openpyxl.load_workbook(path)["Customers"]
+    assert undone["B3"].comment is None and undone["B2"].comment.text == "VIP since 2019"
+
+
+def test_a_note_on_a_sheet_without_any_creates_its_parts(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    changes = ChangeSet()
+    changes.note("Customers", 1, "A", "Customer id: C- and six digits")
+    changes.edit("Customers", 2, "B", old="Zhang Wei", new="张伟")
+    sheetcrm.open_workbook(path).apply(changes)
+    after = parts(path)
+    assert {"xl/comments1.xml", "xl/drawings/vmlDrawing1.vml", "xl/worksheets/_rels/sheet1.xml.rels"} <= set(after)
+    assert b"<legacyDrawing" in after["xl/worksheets/sheet1.xml"]
+    assert b'Extension="vml"' in after["[Content_Types].xml"]
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    assert sheet["A1"].comment.text == "Customer id: C- and six digits" and sheet["B2"].value == "张伟"

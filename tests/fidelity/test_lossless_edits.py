@@ -1,15 +1,17 @@
 """Every corpus workbook, edited through sheetcrm: only the parts meant to change change.
 
 One ChangeSet per workbook edits text, a date and a number, fills a cell, sets a number
-format and appends two rows, on the Customers sheet. Afterwards every other part is the
-same compressed bytes as before, openpyxl and python-calamine read the new cells alike,
-and LibreOffice opens every result (one soffice run converts them all).
+format, adds a note and appends two rows, on the Customers sheet. Afterwards every other
+part is the same compressed bytes as before, openpyxl and python-calamine read the new
+cells alike, and LibreOffice opens every result (one soffice run converts them all).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import posixpath
+import re
 import shutil
 import struct
 import subprocess
@@ -31,6 +33,7 @@ from sheetcrm.sync.workbook import open_workbook
 HERE = Path(__file__).resolve().parent
 MANIFEST: dict[str, dict[str, Any]] = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
 NAME = "张伟 & <Zhang> _x000D_ =SUM(A1)"
+NOTE = "sheetcrm: 电话号码 has 10 digits & <no> country code"
 APPENDED = [
     {"customer_id": "009999", "name": "Wang Fang", "created_at": dt.date(2024, 2, 29), "amount": 12.5},
     {"customer_id": "010000", "name": "李娜", "created_at": dt.date(2024, 3, 1), "amount": 0.1},
@@ -71,6 +74,7 @@ def edited(source: Path, folder: Path) -> tuple[Path, dict[str, int]]:
     changes.edit("Customers", first + 1, letter("amount"), old=table.value(first + 1, "amount"), new=-1234.5)
     changes.fill("Customers", first + 2, letter("name"), "FFC7CE")
     changes.number_format("Customers", first + 3, letter("amount"), "0.00")
+    changes.note("Customers", first + 4, letter("phone"), NOTE)
     changes.append("Customers", [{letter(k): v for k, v in row.items()} for row in APPENDED])
     result = sheetcrm.open_workbook(path).apply(changes)
     appended = next(c for c in result.changes if c.kind == "append")
@@ -93,11 +97,14 @@ def test_only_the_edited_parts_change(name: str, results: dict[str, tuple[Path, 
     path, rows = results[name]
     inventory = inspect_xlsx(source)
     before, after = entries(source), entries(path)
-    assert list(after) == list(before)  # no part added, removed or moved
+    assert list(after)[: len(before)] == list(before)  # no part removed or moved; new ones at the end
     changed = {part for part in before if before[part] != after[part]}
     sheet_part = inventory.sheet("Customers").part
     assert sheet_part in changed
-    assert changed <= {sheet_part, inventory.styles_part, inventory.workbook_part}
+    rels = posixpath.join(posixpath.dirname(sheet_part), "_rels", posixpath.basename(sheet_part) + ".rels")
+    notes = {part for part in after if re.search(r"comments|vmlDrawing", part)} | {rels, "[Content_Types].xml"}
+    assert changed <= {sheet_part, inventory.styles_part, inventory.workbook_part} | notes
+    assert set(after) - set(before) <= notes
 
     with warnings.catch_warnings():  # openpyxl warns about x14 extensions it does not read
         warnings.simplefilter("ignore")
@@ -121,6 +128,8 @@ def test_only_the_edited_parts_change(name: str, results: dict[str, tuple[Path, 
     assert both(first + 1, "amount") == (-1234.5, -1234.5)
     assert sheet[f"{columns['name']}{first + 2}"].fill.fgColor.rgb.endswith("FFC7CE")
     assert sheet[f"{columns['amount']}{first + 3}"].number_format == "0.00"
+    note = sheet[f"{table.letter('phone')}{first + 4}"].comment
+    assert note is not None and decode_escapes(note.text) == NOTE and note.author == "sheetcrm"
     for offset, row in enumerate(APPENDED):
         number = rows["appended"] + offset
         for field, value in row.items():
@@ -157,3 +166,7 @@ def test_libreoffice_opens_every_result(results: dict[str, tuple[Path, dict[str,
         assert table.value(rows["first"], "name") == NAME, name
         assert table.value(rows["first"], "created_at") == "1999-12-31", name
         assert table.value(rows["appended"], "customer_id") == "009999", name
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            note = openpyxl.load_workbook(converted)["Customers"][f"{table.letter('phone')}{rows['first'] + 4}"].comment
+        assert note is not None and NOTE in note.text, name

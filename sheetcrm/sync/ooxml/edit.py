@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import posixpath
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from sheetcrm.errors import CellConflict, InvalidChange, WriteRefused
 from sheetcrm.sync.a1 import MAX_ROWS, column_index, column_letter, qualified
@@ -38,7 +39,22 @@ from sheetcrm.sync.changeset import (
     Change,
     ChangeSet,
     SetFill,
+    SetNote,
     SetNumberFormat,
+)
+from sheetcrm.sync.ooxml.notes import (
+    COMMENTS_CONTENT_TYPE,
+    COMMENTS_TYPE,
+    VML_CONTENT_TYPE,
+    VML_DRAWING_TYPE,
+    NoteWrite,
+    add_relationship,
+    edit_comments,
+    edit_vml,
+    ensure_content_types,
+    find_relationships,
+    legacy_drawing_id,
+    with_legacy_drawing,
 )
 from sheetcrm.sync.ooxml.package import (
     DeflatedPart,
@@ -61,6 +77,7 @@ from sheetcrm.sync.ooxml.sheetxml import (
     rewrite_sheet,
     sheet_head,
     sheet_layout,
+    sheet_tail,
 )
 from sheetcrm.sync.ooxml.strings import decode_escapes, resolve_shared_strings
 from sheetcrm.sync.ooxml.styles import StyleBook
@@ -69,7 +86,7 @@ from sheetcrm.sync.values import number_text, to_text
 
 __all__ = ["SUPPORTED_CHANGES", "PreparedWrite", "Unsupported", "prepare", "supports"]
 
-SUPPORTED_CHANGES: tuple[type, ...] = (CellEdit, SetFill, SetNumberFormat, AppendRows)
+SUPPORTED_CHANGES: tuple[type, ...] = (CellEdit, SetFill, SetNumberFormat, SetNote, AppendRows)
 """The kinds of change this writer applies; a ChangeSet holding others goes to openpyxl."""
 
 MAX_CELL_TEXT = 32_767
@@ -80,6 +97,8 @@ _DATE1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^>]*\sdate1904="(?:1|true)"')
 _SPOOL_CHUNK = 1 << 20
 
 Step = Callable[[int], int]
+_T = TypeVar("_T")
+NOTE_AUTHOR = "sheetcrm"
 
 
 def supports(changes: ChangeSet) -> bool:
@@ -102,6 +121,7 @@ class _SheetPlan:
     cells: dict[int, dict[int, _Cell]] = field(default_factory=dict)
     head: bytes | None = None
     layout: SheetLayout | None = None
+    notes: _Notes | None = None
 
     def cell(self, row: int, column: int) -> _Cell:
         return self.cells.setdefault(row, {}).setdefault(column, _Cell())
@@ -114,6 +134,7 @@ class PreparedWrite:
     source: Path
     resolved: ChangeSet
     rewrite: dict[str, PartWriter | DeflatedPart]
+    add: dict[str, PartWriter]
     spools: list[IO[bytes]]
     expected: dict[str, dict[int, dict[int, str]]]  # the text each written value must read back as
     styles_part: str
@@ -121,15 +142,15 @@ class PreparedWrite:
 
     def write(self, target: Path) -> PackageReport:
         """Write the new package at ``target`` (a temporary file the caller moves into place)."""
-        return rewrite_package(self.source, target, rewrite=self.rewrite)
+        return rewrite_package(self.source, target, rewrite=self.rewrite, add=self.add)
 
     def verify(self, written: Path) -> None:
         """Read the written package back, streaming: every rewritten part is whole (its CRC checks
         out) and every value written reads back as what was meant. Raises WriteRefused otherwise."""
         styles = StyleBook.parse(read_part(written, self.styles_part))
-        for part in self.rewrite:
+        for part in (*self.rewrite, *self.add):
             if part not in self.expected:
-                read_part(written, part)  # styles, workbook: whole and checked
+                read_part(written, part)  # styles, workbook, notes: whole and checked
         for part, rows in self.expected.items():
             wrong = _misread(written, part, rows, styles, self.epoch)
             if wrong:
@@ -197,6 +218,13 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
             plan_for(change.sheet).cell(change.row, column_index(change.column)).steps.append(
                 _format_step(change, styles, resolved)
             )
+    notes: dict[str, list[SetNote]] = {}
+    for change in changes:
+        if isinstance(change, SetNote):
+            notes.setdefault(plan_for(change.sheet).part, []).append(change)
+    names = _PartNames(inventory.parts)
+    for sheet_part, sheet_notes in notes.items():
+        plans[sheet_part].notes = _Notes.plan(source, inventory, sheet_part, sheet_notes, names, resolved)
     for change in changes:
         if isinstance(change, AppendRows) and change.rows:
             plan = plan_for(change.sheet)
@@ -219,6 +247,8 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
         observed: dict[tuple[str, int, int], OldCell | None] = {}
         has_formulas = "xl/calcChain.xml" in inventory.parts
         for plan in plans.values():
+            if not plan.cells and (plan.notes is None or not plan.notes.changes_sheet(source)):
+                continue  # notes only, and the sheet already points at its notes: the sheet stays as it is
             spools.append(tempfile.TemporaryFile(dir=workdir))  # noqa: SIM115 - PreparedWrite.close() closes it
             part, formulas = _spool_sheet(source, plan, styles, epoch, edits, observed, spools[-1])
             deflated[plan.part] = part
@@ -229,6 +259,23 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
         if writes_values and not has_formulas:
             has_formulas = _any_formulas(source, inventory, set(plans))
         rewrite: dict[str, PartWriter | DeflatedPart] = dict(deflated)
+        add: dict[str, PartWriter] = {}
+        overrides: dict[str, str] = {}
+        defaults: dict[str, str] = {}
+        for plan in plans.values():
+            if plan.notes is not None:
+                plan.notes.settle(source)
+                for name, content, new in plan.notes.parts():
+                    (add if new else rewrite)[name] = _constant(content)
+                overrides.update(plan.notes.overrides)
+                defaults.update(plan.notes.defaults)
+        if overrides or defaults:
+            content_types = read_part(source, "[Content_Types].xml")
+            updated = _unsupported_on_value_error(
+                ensure_content_types, content_types, overrides=overrides, defaults=defaults
+            )
+            if updated != content_types:
+                rewrite["[Content_Types].xml"] = _constant(updated)
         if styles.changed():
             new_styles = styles.to_xml()
             rewrite[inventory.styles_part] = lambda _old: [new_styles]
@@ -248,7 +295,7 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
                 text = _expected_text(cell.value)
                 if text is not None:
                     expected.setdefault(plan.part, {}).setdefault(row, {})[column] = text
-    return PreparedWrite(source, done, rewrite, spools, expected, inventory.styles_part, epoch)
+    return PreparedWrite(source, done, rewrite, add, spools, expected, inventory.styles_part, epoch)
 
 
 def _misread(
@@ -373,7 +420,8 @@ def _spool_sheet(
         if (plan.part, row, column) in edits:
             observed[(plan.part, row, column)] = old
 
-    rewrite = SheetRewrite(cells, seen=seen, date_style=_date_style(styles), epoch=epoch)
+    tail = plan.notes.tail if plan.notes is not None else None
+    rewrite = SheetRewrite(cells, seen=seen, date_style=_date_style(styles), epoch=epoch, tail=tail)
     formulas = False
     carry = b""
     deflating = DeflatingSpool(spool)  # compresses in a thread while the rows are rewritten here
@@ -514,3 +562,160 @@ def with_full_calc_on_load(workbook_xml: bytes) -> bytes:
         raise Unsupported("workbook.xml has no <sheets> element to place the recalculation flag after")
     tag = b"<" + root.group(1) + b'calcPr fullCalcOnLoad="1"/>'
     return workbook_xml[: before[-1]] + tag + workbook_xml[before[-1] :]
+
+
+# -- notes: the comments part, its VML drawing, and the relationships that tie them to the sheet
+
+
+def _constant(content: bytes) -> PartWriter:
+    return lambda _old: [content]
+
+
+def _unsupported_on_value_error(function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Run a part editor; a part it cannot edit safely (ValueError) sends the change to openpyxl."""
+    try:
+        return function(*args, **kwargs)
+    except ValueError as error:
+        raise Unsupported(str(error)) from None
+
+
+class _PartNames:
+    """Names for new parts, unused in any case (OPC compares part names ignoring case)."""
+
+    def __init__(self, parts: Iterable[str]) -> None:
+        self._taken = {name.casefold() for name in parts}
+
+    def new(self, pattern: str) -> str:
+        number = 1
+        while pattern.format(number).casefold() in self._taken:
+            number += 1
+        name = pattern.format(number)
+        self._taken.add(name.casefold())
+        return name
+
+
+def _rels_part(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _target(part: str, target: str) -> str:
+    """A relationship's target as a part name (targets are relative to the source part's folder)."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
+
+
+@dataclass
+class _Notes:
+    """The notes of one sheet: its comments part edited now, its VML drawing once the sheet's
+    tail (where ``<legacyDrawing>`` sits) has been seen."""
+
+    sheet_part: str
+    names: _PartNames
+    rels_part: str
+    rels_xml: bytes | None
+    rels_new: bool
+    comments_part: str
+    comments_xml: bytes
+    comments_new: bool
+    added: set[tuple[int, int]]
+    removed: set[tuple[int, int]]
+    vml_part: str | None = None
+    vml_xml: bytes | None = None
+    vml_new: bool = False
+    rels_changed: bool = False
+    vml_rel: str = ""
+    overrides: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def plan(
+        cls,
+        source: Path,
+        inventory: XlsxInventory,
+        sheet_part: str,
+        changes: list[SetNote],
+        names: _PartNames,
+        resolved: dict[int, Change],
+    ) -> _Notes:
+        rels_part = _rels_part(sheet_part)
+        rels_xml = read_part(source, rels_part) if rels_part in inventory.parts else None
+        found = _unsupported_on_value_error(find_relationships, rels_xml, COMMENTS_TYPE)
+        comments_part = _target(sheet_part, found[0][1]) if found else names.new("xl/comments{}.xml")
+        old_comments = read_part(source, comments_part) if found else None
+        writes = [
+            NoteWrite(change.row, column_index(change.column), change.text, change.ours_only) for change in changes
+        ]
+        comments_xml, results = _unsupported_on_value_error(edit_comments, old_comments, writes, author=NOTE_AUTHOR)
+        before: dict[tuple[int, int], str | None] = {}
+        after: dict[tuple[int, int], str | None] = {}
+        for change, result in zip(changes, results, strict=True):
+            resolved[id(change)] = replace(change, text=result.text, old=result.old)
+            before.setdefault((result.row, result.column), result.old)
+            after[(result.row, result.column)] = result.text
+        notes = cls(
+            sheet_part,
+            names,
+            rels_part,
+            rels_xml,
+            rels_xml is None,
+            comments_part,
+            comments_xml,
+            not found,
+            added={cell for cell, text in after.items() if text is not None and before[cell] is None},
+            removed={cell for cell, text in after.items() if text is None and before[cell] is not None},
+        )
+        if not found:
+            notes._relate(COMMENTS_TYPE, comments_part)
+            notes.overrides["/" + comments_part] = COMMENTS_CONTENT_TYPE
+        return notes
+
+    def _relate(self, rel_type: str, part: str) -> str:
+        target = posixpath.relpath(part, posixpath.dirname(self.sheet_part))
+        self.rels_xml, rel_id = _unsupported_on_value_error(add_relationship, self.rels_xml, rel_type, target)
+        self.rels_changed = True
+        return rel_id
+
+    def changes_sheet(self, source: Path) -> bool:
+        """Whether the sheet part must change (to point at a new drawing); reads only its tail
+        when it has no cells to write either."""
+        with open_part(source, self.sheet_part) as stream:
+            tail = sheet_tail(stream)
+        return self.tail(tail) != tail
+
+    def tail(self, tail: bytes) -> bytes:
+        """The sheet's tail, pointing at the VML drawing (created here when it has none)."""
+        rel_id = _unsupported_on_value_error(legacy_drawing_id, tail)
+        if rel_id is not None:
+            drawings = dict(_unsupported_on_value_error(find_relationships, self.rels_xml, VML_DRAWING_TYPE))
+            if rel_id not in drawings:
+                raise Unsupported(f"{self.sheet_part}: its <legacyDrawing> points at a relationship it does not have")
+            self.vml_part = _target(self.sheet_part, drawings[rel_id])
+            return tail
+        if self.vml_part is None or not self.vml_new:
+            self.vml_part = self.names.new("xl/drawings/vmlDrawing{}.vml")
+            self.vml_new = True
+            self.vml_rel = self._relate(VML_DRAWING_TYPE, self.vml_part)
+            self.defaults["vml"] = VML_CONTENT_TYPE
+        return _unsupported_on_value_error(with_legacy_drawing, tail, self.vml_rel)
+
+    def settle(self, source: Path) -> None:
+        """Edit (or make) the VML drawing, once the tail has named it."""
+        if self.vml_part is None:  # the sheet was not streamed: its tail points at a drawing already
+            with open_part(source, self.sheet_part) as stream:
+                self.tail(sheet_tail(stream))
+        assert self.vml_part is not None
+        old = None if self.vml_new else read_part(source, self.vml_part)
+        self.vml_xml = _unsupported_on_value_error(edit_vml, old, self.added, self.removed)
+        if not self.vml_new and self.vml_xml == old:
+            self.vml_xml = None
+
+    def parts(self) -> list[tuple[str, bytes, bool]]:
+        """(name, content, is new) of every part to write besides the sheet."""
+        found: list[tuple[str, bytes, bool]] = [(self.comments_part, self.comments_xml, self.comments_new)]
+        if self.vml_part is not None and self.vml_xml is not None:
+            found.append((self.vml_part, self.vml_xml, self.vml_new))
+        if self.rels_changed and self.rels_xml is not None:
+            found.append((self.rels_part, self.rels_xml, self.rels_new))
+        return found

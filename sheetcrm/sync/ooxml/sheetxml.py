@@ -166,6 +166,11 @@ def _rest(start: bytes, source: IO[bytes], plan: SheetRewrite, chunk_size: int) 
         yield start
         yield from iter(lambda: source.read(chunk_size), b"")
         return
+    yield plan.tail(_read_tail(start, source, chunk_size))
+
+
+def _read_tail(start: bytes, source: IO[bytes], chunk_size: int) -> bytes:
+    """``start`` and the rest of the part, whole: the part after the cells, which is small."""
     pieces = [start]
     size = len(start)
     for chunk in iter(lambda: source.read(chunk_size), b""):
@@ -173,7 +178,7 @@ def _rest(start: bytes, source: IO[bytes], plan: SheetRewrite, chunk_size: int) 
         if size > _MAX_TAIL:
             raise Unsupported("the part after <sheetData> is too large")
         pieces.append(chunk)
-    yield plan.tail(b"".join(pieces))
+    return b"".join(pieces)
 
 
 def _first_row_after(buffer: bytes, position: int, limit: int, target: int) -> int:
@@ -512,6 +517,24 @@ def sheet_head(source: IO[bytes], *, chunk_size: int = 1 << 16) -> bytes:
     """The part before ``<sheetData>`` (views, columns, dimension): read only that far."""
     buffer, found = _read_to_sheet_data(source, chunk_size)
     return buffer[: found.start()]
+
+
+def sheet_tail(source: IO[bytes], *, chunk_size: int = CHUNK) -> bytes:
+    """The part after its cells (after ``</sheetData>``, or ``<sheetData/>``): merges, formats,
+    validations, drawings. Streams past the rows without keeping them."""
+    buffer, found = _read_to_sheet_data(source, chunk_size)
+    if found.group(1):
+        tail = buffer[found.end() :]
+    else:
+        marker = b"</sheetData>"
+        buffer = buffer[found.end() :]
+        while (end := buffer.find(marker)) < 0:
+            chunk = source.read(chunk_size)
+            if not chunk:
+                raise Unsupported("the worksheet ends inside <sheetData>")
+            buffer = buffer[-len(marker) :] + chunk
+        tail = buffer[end + len(marker) :]
+    return _read_tail(tail, source, chunk_size)
 
 
 def column_spans(head: bytes) -> tuple[ColumnSpan, ...]:
