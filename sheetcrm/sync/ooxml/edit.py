@@ -119,7 +119,6 @@ class _Cell:
 class _SheetPlan:
     part: str
     cells: dict[int, dict[int, _Cell]] = field(default_factory=dict)
-    head: bytes | None = None
     layout: SheetLayout | None = None
     notes: _Notes | None = None
 
