@@ -306,7 +306,7 @@ def build_workbook(schemas: Iterable[TableSchema]) -> OpenpyxlWorkbook:
 
 def _note(text: str) -> Comment:
     """A note sized to its text (Excel shows a note box at its stored size, cutting off the rest)."""
-    from sheetcrm.sync.xlsx import NOTE_AUTHOR  # apply-schema tells sheetcrm's notes from the team's by it
+    from sheetcrm.sync.changeset import NOTE_AUTHOR  # apply-schema tells sheetcrm's notes from the team's by it
 
     lines = sum(max(1, math.ceil(display_width(line) / _NOTE_LINE)) for line in text.splitlines())
     return Comment(text, NOTE_AUTHOR, height=20 + 15 * lines, width=240)

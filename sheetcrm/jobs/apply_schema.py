@@ -393,16 +393,16 @@ def _xlsx_notes(
     path: Path, archive: zipfile.ZipFile, part: str, present: set[str], header_row: int
 ) -> dict[str, tuple[str, bool]]:
     from sheetcrm.sync import preflight
-    from sheetcrm.sync.xlsx import NOTE_AUTHOR
+    from sheetcrm.sync.changeset import NOTE_AUTHOR
 
-    rels = preflight._rels_path(part)
+    rels = preflight.rels_path(part)
     if rels not in present:
         return {}
     notes: dict[str, tuple[str, bool]] = {}
     for rel in preflight._read_rels(path, archive, rels):
         if not rel.get("Type", "").endswith("/comments") or rel.get("TargetMode") == "External":
             continue
-        target = preflight._resolve_target(posixpath.dirname(part), rel.get("Target", ""))
+        target = preflight.resolve_target(posixpath.dirname(part), rel.get("Target", ""))
         if target not in present:
             continue
         root = preflight._parse_xml(path, archive, target)
@@ -425,11 +425,11 @@ def _xlsx_number_formats(path: Path, archive: zipfile.ZipFile, present: set[str]
 
     workbook_part = preflight._find_workbook_part(path, archive, present)
     styles = "xl/styles.xml"
-    rels = preflight._rels_path(workbook_part)
+    rels = preflight.rels_path(workbook_part)
     if rels in present:
         for rel in preflight._read_rels(path, archive, rels):
             if rel.get("Type", "").endswith("/styles"):
-                styles = preflight._resolve_target(posixpath.dirname(workbook_part), rel.get("Target", ""))
+                styles = preflight.resolve_target(posixpath.dirname(workbook_part), rel.get("Target", ""))
     if styles not in present:
         return []
     root = preflight._parse_xml(path, archive, styles)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 MAX_ROWS = 1_048_576
+MAX_CELL_TEXT = 32_767  # characters in one cell
 MAX_COLUMNS = 16_384
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")

@@ -35,6 +35,9 @@ from sheetcrm.sync.values import to_text
 ANNOTATION_FILLS = frozenset({"FFC7CE", "FFEB9C"})
 """The fills sheetcrm marks findings with (errors, warnings); only these count as its own."""
 
+NOTE_AUTHOR = "sheetcrm"
+"""The author of the notes sheetcrm writes; only notes by it count as its own."""
+
 CellValue: TypeAlias = str | int | float | bool | dt.date | dt.datetime | None
 """What a change may write into a cell. Strings are always written as literal text."""
 
@@ -862,6 +865,7 @@ def _decode(value: Any) -> Any:
 
 
 __all__ = [
+    "NOTE_AUTHOR",
     "AppendRows",
     "CellEdit",
     "CellValue",

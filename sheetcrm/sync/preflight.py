@@ -37,7 +37,16 @@ import defusedxml.ElementTree as SafeET
 from sheetcrm.errors import SheetNotFound, WorkbookUnreadable
 from sheetcrm.sync.a1 import column_letter, qualified
 
-__all__ = ["Limits", "SheetPart", "XlsxInventory", "formula_cells", "inspect_xlsx", "openpyxl_losses"]
+__all__ = [
+    "Limits",
+    "SheetPart",
+    "XlsxInventory",
+    "formula_cells",
+    "inspect_xlsx",
+    "openpyxl_losses",
+    "rels_path",
+    "resolve_target",
+]
 
 
 @dataclass(frozen=True)
@@ -206,10 +215,10 @@ def _workbook_parts(file: Path, archive: zipfile.ZipFile, workbook_part: str, pr
     """The parts workbook.xml relates to, by the last word of the relationship type ("styles")."""
     found: dict[str, str] = {}
     base = posixpath.dirname(workbook_part)
-    for rel in _read_rels(file, archive, _rels_path(workbook_part)):
+    for rel in _read_rels(file, archive, rels_path(workbook_part)):
         if rel.get("TargetMode") == "External":
             continue
-        target = _resolve_target(base, rel.get("Target", ""))
+        target = resolve_target(base, rel.get("Target", ""))
         if target in present:
             found.setdefault(rel.get("Type", "").rsplit("/", 1)[-1], target)
     return found
@@ -383,7 +392,7 @@ def _find_workbook_part(file: Path, archive: zipfile.ZipFile, present: set[str])
                     "a 'Strict Open XML' workbook, which openpyxl and pandas cannot read",
                     hint="open it in Excel and save as 'Excel Workbook (.xlsx)'",
                 )
-            part = _resolve_target("", rel.get("Target", ""))
+            part = resolve_target("", rel.get("Target", ""))
             break
     if part.startswith("word/"):
         raise WorkbookUnreadable(file, "a Word document renamed to .xlsx, not a workbook")
@@ -435,7 +444,7 @@ def _read_sheets(
         )
     if root.tag != f"{{{_MAIN_NS}}}workbook":
         raise WorkbookUnreadable(file, f"{workbook_part} is not an Excel workbook (its root is {root.tag})")
-    rels_part = _rels_path(workbook_part)
+    rels_part = rels_path(workbook_part)
     if rels_part not in present:
         raise WorkbookUnreadable(file, f"{rels_part} is missing, so the sheets cannot be located", hint=_HINT_RESAVE)
     rels = {rel.get("Id"): rel for rel in _read_rels(file, archive, rels_part)}
@@ -489,7 +498,7 @@ def _read_sheets(
             )
         if rel.get("TargetMode") == "External":
             raise WorkbookUnreadable(file, f"sheet {name!r} points outside the file", hint=_HINT_RESAVE)
-        part = _resolve_target(base, rel.get("Target", ""))
+        part = resolve_target(base, rel.get("Target", ""))
         if part not in present:
             near = [other for other in present if other.casefold() == part.casefold()]
             raise WorkbookUnreadable(
@@ -1053,7 +1062,7 @@ def _is_chart_frame(frame: Element) -> bool:
 
 
 def _image_targets(file: Path, archive: zipfile.ZipFile, part: str) -> list[str]:
-    rels_part = _rels_path(part)
+    rels_part = rels_path(part)
     if rels_part not in archive.namelist():
         return []
     return [
@@ -1183,7 +1192,7 @@ def _custom_ui_dropped(file: Path, archive: zipfile.ZipFile, part: str) -> bool:
     if "_rels/.rels" not in archive.namelist():
         return True
     for rel in _read_rels(file, archive, "_rels/.rels"):
-        if _resolve_target("", rel.get("Target", "")) == part:
+        if resolve_target("", rel.get("Target", "")) == part:
             return rel.get("Type") != _CUSTOMUI_2006
     return False  # not linked from the package: nothing to lose
 
@@ -1264,13 +1273,13 @@ def _read_rels(file: Path, archive: zipfile.ZipFile, part: str) -> list[Element]
     return rels
 
 
-def _rels_path(part: str) -> str:
+def rels_path(part: str) -> str:
     """``xl/workbook.xml`` -> ``xl/_rels/workbook.xml.rels``."""
     folder, name = posixpath.split(part)
     return posixpath.join(folder, "_rels", name + ".rels")
 
 
-def _resolve_target(base: str, target: str) -> str:
+def resolve_target(base: str, target: str) -> str:
     """A relationship target, relative to ``base`` or absolute ('/xl/...'), as a zip member name."""
     target = unquote(target)
     joined = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)

@@ -41,10 +41,11 @@ from sheetcrm.errors import (
     WorkbookUnreadable,
     WriteRefused,
 )
-from sheetcrm.sync.a1 import MAX_ROWS, cell_address, column_index, column_letter, qualified
+from sheetcrm.sync.a1 import MAX_CELL_TEXT, MAX_ROWS, cell_address, column_index, column_letter, qualified
 from sheetcrm.sync.backend import ApplyOutcome, FileBackend
 from sheetcrm.sync.changeset import (
     ANNOTATION_FILLS,
+    NOTE_AUTHOR,
     AppendRows,
     CellEdit,
     CellValue,
@@ -80,8 +81,6 @@ from sheetcrm.sync.values import CONVERTERS, number_text, to_text
 
 log_events = logging.getLogger("sheetcrm.write")
 
-MAX_CELL_TEXT = 32_767
-NOTE_AUTHOR = "sheetcrm"
 # The width Excel stores for a column of the default width (Calibri 11): a <col> written
 # without one comes back from openpyxl 13 wide, so a new <col> always says its width.
 DEFAULT_COLUMN_WIDTH = 9.140625

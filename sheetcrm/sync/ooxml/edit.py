@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from sheetcrm.errors import CellConflict, InvalidChange, WriteRefused
-from sheetcrm.sync.a1 import MAX_ROWS, column_index, column_letter, qualified
+from sheetcrm.sync.a1 import MAX_CELL_TEXT, MAX_ROWS, column_index, column_letter, qualified
 from sheetcrm.sync.changeset import (
     ANNOTATION_FILLS,
+    NOTE_AUTHOR,
     AppendRows,
     CellEdit,
     CellValue,
@@ -81,7 +82,7 @@ from sheetcrm.sync.ooxml.sheetxml import (
 )
 from sheetcrm.sync.ooxml.strings import decode_escapes, resolve_shared_strings
 from sheetcrm.sync.ooxml.styles import StyleBook
-from sheetcrm.sync.preflight import XlsxInventory
+from sheetcrm.sync.preflight import XlsxInventory, rels_path, resolve_target
 from sheetcrm.sync.values import number_text, to_text
 
 __all__ = ["SUPPORTED_CHANGES", "PreparedWrite", "Unsupported", "prepare", "supports"]
@@ -89,7 +90,6 @@ __all__ = ["SUPPORTED_CHANGES", "PreparedWrite", "Unsupported", "prepare", "supp
 SUPPORTED_CHANGES: tuple[type, ...] = (CellEdit, SetFill, SetNumberFormat, SetNote, AppendRows)
 """The kinds of change this writer applies; a ChangeSet holding others goes to openpyxl."""
 
-MAX_CELL_TEXT = 32_767
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1904 = dt.datetime(1904, 1, 1)
@@ -98,7 +98,6 @@ _SPOOL_CHUNK = 1 << 20
 
 Step = Callable[[int], int]
 _T = TypeVar("_T")
-NOTE_AUTHOR = "sheetcrm"
 
 
 def supports(changes: ChangeSet) -> bool:
@@ -421,21 +420,17 @@ def _spool_sheet(
 
     tail = plan.notes.tail if plan.notes is not None else None
     rewrite = SheetRewrite(cells, seen=seen, date_style=_date_style(styles), epoch=epoch, tail=tail)
-    formulas = False
-    carry = b""
+    formulas = _FormulaSpotter()
     deflating = DeflatingSpool(spool)  # compresses in a thread while the rows are rewritten here
     try:
         with open_part(source, plan.part) as stream:
             for chunk in rewrite_sheet(stream, rewrite):
-                if not formulas:
-                    window = carry + chunk[:8]
-                    formulas = b"<f>" in chunk or b"<f " in chunk or b"<f>" in window or b"<f " in window
-                    carry = chunk[-3:]
+                formulas.look(chunk)
                 deflating.write(chunk)
     except BaseException:
         deflating.abandon()
         raise
-    return deflating.finish(), formulas
+    return deflating.finish(), formulas.found
 
 
 def _date_style(styles: StyleBook) -> Callable[[int, CellValue], int]:
@@ -528,14 +523,27 @@ def _any_formulas(source: Path, inventory: XlsxInventory, skip: set[str]) -> boo
     for sheet in inventory.sheets:
         if sheet.part in skip:
             continue
-        carry = b""
+        formulas = _FormulaSpotter()
         with open_part(source, sheet.part) as stream:
             for chunk in iter(lambda: stream.read(_SPOOL_CHUNK), b""):
-                window = carry + chunk
-                if b"<f>" in window or b"<f " in window:
+                if formulas.look(chunk):
                     return True
-                carry = chunk[-3:]
     return False
+
+
+class _FormulaSpotter:
+    """Whether a part streamed chunk by chunk holds a formula (``<f>``, ``<f t=…>``), searched in C."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self._carry = b""  # a tag cut by a chunk's end
+
+    def look(self, chunk: bytes) -> bool:
+        if not self.found:
+            window = self._carry + chunk[:8]
+            self.found = any(tag in text for tag in (b"<f>", b"<f ") for text in (chunk, window))
+            self._carry = chunk[-3:]
+        return self.found
 
 
 _CALC_PR = re.compile(rb"<((?:\w+:)?)calcPr\b([^>]*?)(/?)>")
@@ -593,16 +601,9 @@ class _PartNames:
         return name
 
 
-def _rels_part(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
 def _target(part: str, target: str) -> str:
     """A relationship's target as a part name (targets are relative to the source part's folder)."""
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
+    return resolve_target(posixpath.dirname(part), target)
 
 
 @dataclass
@@ -638,7 +639,7 @@ class _Notes:
         names: _PartNames,
         resolved: dict[int, Change],
     ) -> _Notes:
-        rels_part = _rels_part(sheet_part)
+        rels_part = rels_path(sheet_part)
         rels_xml = read_part(source, rels_part) if rels_part in inventory.parts else None
         found = _unsupported_on_value_error(find_relationships, rels_xml, COMMENTS_TYPE)
         comments_part = _target(sheet_part, found[0][1]) if found else names.new("xl/comments{}.xml")
