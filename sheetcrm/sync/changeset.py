@@ -350,6 +350,64 @@ class InsertRows:
     kind: ClassVar[str] = "insert"
 
 
+ChartType: TypeAlias = Literal["column", "stacked-column", "bar", "stacked-bar", "line", "pie"]
+"""Chart kinds: ``column`` bars stand up, ``bar`` bars lie down; ``stacked-`` stacks the series."""
+CHART_TYPES: frozenset[str] = frozenset(get_args(ChartType))
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """One series of a :class:`Chart`: a range of values and, optionally, the cell naming it."""
+
+    values: str  # "B4:B15", on the chart's own sheet
+    name: str | None = None  # the cell holding the series name, e.g. "B3"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A native Excel chart on a sheet that a :class:`ReplaceSheet` writes, drawn from its ranges.
+
+    ``categories`` and each series' ``values`` are ranges of that sheet (``"A4:A15"``); the chart's
+    top-left corner sits on ``anchor`` and it spans ``size`` (columns, rows)::
+
+        >>> Chart("column", "Revenue by month", "A4:A15", (ChartSeries("B4:B15", name="B3"),))
+    """
+
+    type: ChartType
+    title: str
+    categories: str
+    series: tuple[ChartSeries, ...]
+    anchor: str = "H2"
+    size: tuple[int, int] = (8, 16)
+    x_title: str | None = None
+    y_title: str | None = None
+
+    def __post_init__(self) -> None:
+        # from JSON the series come back as mappings
+        series = tuple(ChartSeries(**s) if isinstance(s, Mapping) else s for s in self.series)
+        object.__setattr__(self, "series", series)
+        object.__setattr__(self, "size", tuple(self.size))
+
+
+@dataclass(frozen=True)
+class CellStyle:
+    """How cells of a sheet that sheetcrm writes look: a header, a total, a currency column.
+
+    ``fill`` and ``color`` are RGB (``"DDEBF7"``); ``number_format`` an Excel format code
+    (``"#,##0.00"``, ``"0.0%"``, ``"yyyy-mm-dd"``).
+    """
+
+    bold: bool = False
+    italic: bool = False
+    size: float | None = None
+    color: str | None = None
+    fill: str | None = None
+    number_format: str | None = None
+    wrap: bool = False
+    top_border: bool = False
+    bottom_border: bool = False
+
+
 @dataclass(frozen=True)
 class ReplaceSheet:
     """Create a sheet, or replace one sheetcrm owns, with these rows (row 1 first).
@@ -367,7 +425,16 @@ class ReplaceSheet:
     links: Mapping[str, str] = field(default_factory=dict)  # cell → target, e.g. {"B2": "Customers!E14"}
     hidden: bool = False
     old_hidden: bool = False
+    styles: Mapping[str, CellStyle] = field(default_factory=dict)  # range → look; later ranges win per field
+    charts: tuple[Chart, ...] = ()
     kind: ClassVar[str] = "replace-sheet"
+
+    def __post_init__(self) -> None:
+        # from JSON the styles and charts come back as mappings
+        styles = {ref: CellStyle(**s) if isinstance(s, Mapping) else s for ref, s in self.styles.items()}
+        object.__setattr__(self, "styles", styles)
+        charts = tuple(Chart(**c) if isinstance(c, Mapping) else c for c in self.charts)
+        object.__setattr__(self, "charts", charts)
 
 
 @dataclass(frozen=True)
@@ -490,11 +557,14 @@ class ChangeSet:
         column_widths: Mapping[str, float] | None = None,
         links: Mapping[str, str] | None = None,
         hidden: bool = False,
+        styles: Mapping[str, CellStyle] | None = None,
+        charts: Sequence[Chart] = (),
     ) -> None:
         """Create or wholly replace a sheet that sheetcrm owns (a report, an issues tab).
 
         ``links`` makes cells links to places in the workbook: ``{"B2": "Customers!E14"}``;
-        ``hidden`` hides the sheet (the lists dropdowns read from).
+        ``hidden`` hides the sheet (the lists dropdowns read from); ``styles`` gives ranges a
+        look (``{"A1:F1": CellStyle(bold=True, fill="DDEBF7")}``); ``charts`` adds native charts.
         """
         self.add(
             ReplaceSheet(
@@ -504,6 +574,8 @@ class ChangeSet:
                 dict(column_widths or {}),
                 links=dict(links or {}),
                 hidden=hidden,
+                styles=dict(styles or {}),
+                charts=tuple(charts),
             )
         )
 
@@ -868,9 +940,13 @@ __all__ = [
     "NOTE_AUTHOR",
     "AppendRows",
     "CellEdit",
+    "CellStyle",
     "CellValue",
     "Change",
     "ChangeSet",
+    "Chart",
+    "ChartSeries",
+    "ChartType",
     "ColumnRuns",
     "DeleteRows",
     "DeleteSheet",
