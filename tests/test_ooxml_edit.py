@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import xlsxwriter
 import sheetcrm
 from sheetcrm import ChangeSet
 from sheetcrm.errors import CellConflict, InvalidChange, WriteRefused
+from sheetcrm.sync.changeset import ValidationRule
 from sheetcrm.sync.ooxml.edit import prepare, with_full_calc_on_load
 from sheetcrm.sync.ooxml.sheetxml import Unsupported
 from sheetcrm.sync.preflight import inspect_xlsx
@@ -290,3 +292,88 @@ def test_a_note_on_a_sheet_without_any_creates_its_parts(tmp_path: Path) -> None
     assert b'Extension="vml"' in after["[Content_Types].xml"]
     sheet = openpyxl.load_workbook(path)["Customers"]
     assert sheet["A1"].comment.text == "Customer id: C- and six digits" and sheet["B2"].value == "张伟"
+
+
+def load_quietly(path: Path) -> openpyxl.Workbook:
+    """openpyxl's reading of a workbook with extensions it warns it would drop (it only reads here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return openpyxl.load_workbook(path)
+
+
+def with_x14_data_bar_and_validations(path: Path) -> Path:
+    """A workbook with Excel's x14 data bar (in <extLst>), a dropdown and a number rule, and
+    a <col> spanning several columns."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Customers")
+    sheet.set_column(1, 4, 14)  # one <col min="2" max="5">
+    sheet.write_row(0, 0, ["customer_id", "name", "phone", "tier", "amount"])
+    for row in range(1, 6):
+        sheet.write_row(row, 0, [f"C-{row}", f"Name {row}", f"1380013800{row}", "VIP"])
+        sheet.write_number(row, 4, row * 10.5)
+    sheet.write_number(3, 2, 13800138003)  # a phone typed as a number: keeps its format
+    sheet.conditional_format("E2:E6", {"type": "data_bar", "bar_solid": True})  # x14: openpyxl drops it
+    sheet.data_validation("D2:D6", {"validate": "list", "source": ["VIP", "Key"]})
+    sheet.data_validation("E2:E6", {"validate": "decimal", "criteria": ">=", "value": 0})
+    book.close()
+    return path
+
+
+def test_column_formats_and_validations_keep_everything_else(tmp_path: Path) -> None:
+    path = with_x14_data_bar_and_validations(tmp_path / "crm.xlsx")
+    before = parts(path)
+    changes = ChangeSet("schema")
+    changes.column_format("Customers", "C", "@")
+    changes.dropdown("Customers", "D2:D6", choices=["VIP", "Key", "Standard"])  # replaced in place
+    changes.validation("Customers", "E2:E6", rule=None)  # removed
+    changes.validation("Customers", "A2:A1048576", rule=ValidationRule("textLength", "lessThan", "20"))
+    result = sheetcrm.open_workbook(path).apply(changes)
+    after = parts(path)
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"xl/worksheets/sheet1.xml", "xl/styles.xml"}
+    sheet_xml = after["xl/worksheets/sheet1.xml"].decode()
+    assert "<x14:dataBar" in sheet_xml  # Excel's extension, byte for byte
+    assert re.search(
+        r'<col min="2" max="2" width="14[^/]*/><col min="3" max="3" width="14[^/]*style="\d+"/>', sheet_xml
+    )
+
+    sheet = load_quietly(path)["Customers"]
+    assert sheet.column_dimensions["C"].number_format == "@"
+    assert sheet.column_dimensions["D"].width == sheet.column_dimensions["B"].width  # the span split, not lost
+    assert [sheet[f"C{r}"].number_format for r in range(2, 7)] == ["@", "@", "General", "@", "@"]
+    validations = [(str(v.sqref), v.type, v.formula1) for v in sheet.data_validations.dataValidation]
+    assert validations == [("D2:D6", "list", '"VIP,Key,Standard"'), ("A2:A1048576", "textLength", "20")]
+    resolved = {c.kind + c.ref if hasattr(c, "ref") else c.kind: c for c in result.changes}
+    assert resolved["dropdownD2:D6"].old == (("VIP", "Key"), None)  # type: ignore[union-attr]
+    assert resolved["validationE2:E6"].old == ValidationRule("decimal", "greaterThanOrEqual", "0")  # type: ignore[union-attr]
+    column = next(c for c in result.changes if c.kind == "column-format")
+    assert column.old == "General" and column.previous == ((2, 3, "General"), (5, 6, "General"))  # type: ignore[union-attr]
+
+    assert result.run_id is not None
+    sheetcrm.open_workbook(path).undo(result.run_id)
+    sheet = load_quietly(path)["Customers"]
+    assert [sheet[f"C{r}"].number_format for r in range(2, 7)] == ["General"] * 5
+    validations = [(str(v.sqref), v.type, v.formula1) for v in sheet.data_validations.dataValidation]
+    assert sorted(validations) == [("D2:D6", "list", '"VIP,Key"'), ("E2:E6", "decimal", "0")]
+    assert "<x14:dataBar" in parts(path)["xl/worksheets/sheet1.xml"].decode()
+
+
+def test_a_dropdown_too_long_for_excel_is_refused(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    before = path.read_bytes()
+    changes = ChangeSet()
+    changes.dropdown("Customers", "B2:B9", choices=[f"choice number {n}" for n in range(30)])
+    with pytest.raises(InvalidChange, match="255-character"):
+        sheetcrm.open_workbook(path).apply(changes)
+    assert path.read_bytes() == before
+
+
+def test_rows_appended_with_a_column_format_take_it(tmp_path: Path) -> None:
+    path = crm(tmp_path / "crm.xlsx")
+    changes = ChangeSet()
+    changes.column_format("Customers", "E", "@")
+    changes.append("Customers", [{"A": "00126", "E": "0042"}])
+    sheetcrm.open_workbook(path).apply(changes)
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    assert (sheet["E5"].value, sheet["E5"].number_format) == ("0042", "@")
+    assert sheet.column_dimensions["E"].number_format == "@"

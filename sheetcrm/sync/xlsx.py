@@ -65,6 +65,7 @@ from sheetcrm.sync.changeset import (
     format_runs,
 )
 from sheetcrm.sync.ooxml import edit as lossless
+from sheetcrm.sync.ooxml.columns import DEFAULT_COLUMN_WIDTH
 from sheetcrm.sync.ooxml.sheetxml import Unsupported
 from sheetcrm.sync.preflight import XlsxInventory, inspect_xlsx, openpyxl_losses, scan_sheet
 from sheetcrm.sync.safewrite import (
@@ -83,7 +84,6 @@ log_events = logging.getLogger("sheetcrm.write")
 
 # The width Excel stores for a column of the default width (Calibri 11): a <col> written
 # without one comes back from openpyxl 13 wide, so a new <col> always says its width.
-DEFAULT_COLUMN_WIDTH = 9.140625
 
 
 class XlsxBackend(FileBackend):

@@ -1,7 +1,8 @@
 """Every corpus workbook, edited through sheetcrm: only the parts meant to change change.
 
 One ChangeSet per workbook edits text, a date and a number, fills a cell, sets a number
-format, adds a note and appends two rows, on the Customers sheet. Afterwards every other
+format, formats a column, adds a note, a dropdown and a validation rule, and appends two
+rows, on the Customers sheet. Afterwards every other
 part is the same compressed bytes as before, openpyxl and python-calamine read the new
 cells alike, and LibreOffice opens every result (one soffice run converts them all).
 """
@@ -25,7 +26,7 @@ import pytest
 import python_calamine
 
 import sheetcrm
-from sheetcrm.sync.changeset import ChangeSet
+from sheetcrm.sync.changeset import ChangeSet, ValidationRule
 from sheetcrm.sync.ooxml.strings import decode_escapes
 from sheetcrm.sync.preflight import inspect_xlsx
 from sheetcrm.sync.workbook import open_workbook
@@ -75,10 +76,21 @@ def edited(source: Path, folder: Path) -> tuple[Path, dict[str, int]]:
     changes.fill("Customers", first + 2, letter("name"), "FFC7CE")
     changes.number_format("Customers", first + 3, letter("amount"), "0.00")
     changes.note("Customers", first + 4, letter("phone"), NOTE)
+    changes.column_format("Customers", letter("phone"), "@", first_row=first)
+    changes.dropdown("Customers", dropdown_range(table, first), choices=["Alpha", "Beta & <Gamma>"])
+    changes.validation("Customers", rule_range(table, first), rule=ValidationRule("textLength", "lessThan", "20"))
     changes.append("Customers", [{letter(k): v for k, v in row.items()} for row in APPENDED])
     result = sheetcrm.open_workbook(path).apply(changes)
     appended = next(c for c in result.changes if c.kind == "append")
     return path, {"first": first, "appended": appended.first_row}  # type: ignore[union-attr]
+
+
+def dropdown_range(table: sheetcrm.Table, first: int) -> str:
+    return f"{table.letter('name')}{first}:{table.letter('name')}{first + 3}"
+
+
+def rule_range(table: sheetcrm.Table, first: int) -> str:
+    return f"{table.letter('customer_id')}{first}:{table.letter('customer_id')}1048576"
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +148,28 @@ def test_only_the_edited_parts_change(name: str, results: dict[str, tuple[Path, 
             assert both(number, field) == (value, value), (number, field)
         assert sheet[f"{columns['created_at']}{number}"].is_date
     assert table.value(rows["appended"], "customer_id") == "009999"  # text stays text
+
+    # the column format, on the <col> and on the text cells; the validations beside the file's own
+    phone = table.letter("phone")
+    assert sheet.column_dimensions[phone].number_format == "@"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old_sheet = openpyxl.load_workbook(source)["Customers"]
+    phone_index = openpyxl.utils.column_index_from_string(phone)
+    for row in range(first, rows["appended"]):
+        if (row, phone_index) not in old_sheet._cells:  # no cell: the column's format applies
+            continue
+        old_cell, cell = old_sheet[f"{phone}{row}"], sheet[f"{phone}{row}"]
+        text = old_cell.data_type == "s" or old_cell.value is None
+        wanted = "@" if old_cell.number_format == "General" and text else old_cell.number_format
+        assert cell.number_format == wanted, f"{phone}{row}"
+    old_validations = [(str(v.sqref), v.type, v.formula1) for v in old_sheet.data_validations.dataValidation]
+    new_validations = [(str(v.sqref), v.type, v.formula1) for v in sheet.data_validations.dataValidation]
+    assert new_validations == [
+        *old_validations,
+        (dropdown_range(table, first), "list", '"Alpha,Beta & <Gamma>"'),
+        (rule_range(table, first), "textLength", "20"),
+    ]
 
 
 @pytest.mark.slow

@@ -39,10 +39,15 @@ from sheetcrm.sync.changeset import (
     CellValue,
     Change,
     ChangeSet,
+    SetColumnFormat,
+    SetDropdown,
     SetFill,
     SetNote,
     SetNumberFormat,
+    SetValidation,
+    format_runs,
 )
+from sheetcrm.sync.ooxml.columns import with_column_style
 from sheetcrm.sync.ooxml.notes import (
     COMMENTS_CONTENT_TYPE,
     COMMENTS_TYPE,
@@ -74,6 +79,7 @@ from sheetcrm.sync.ooxml.sheetxml import (
     SheetRewrite,
     Unsupported,
     _Keep,
+    column_cells,
     column_spans,
     rewrite_sheet,
     sheet_head,
@@ -82,12 +88,22 @@ from sheetcrm.sync.ooxml.sheetxml import (
 )
 from sheetcrm.sync.ooxml.strings import decode_escapes, resolve_shared_strings
 from sheetcrm.sync.ooxml.styles import StyleBook
+from sheetcrm.sync.ooxml.validations import ValidationEdit, dropdown_element, edit_validations, rule_element
 from sheetcrm.sync.preflight import XlsxInventory, rels_path, resolve_target
 from sheetcrm.sync.values import number_text, to_text
 
 __all__ = ["SUPPORTED_CHANGES", "PreparedWrite", "Unsupported", "prepare", "supports"]
 
-SUPPORTED_CHANGES: tuple[type, ...] = (CellEdit, SetFill, SetNumberFormat, SetNote, AppendRows)
+SUPPORTED_CHANGES: tuple[type, ...] = (
+    CellEdit,
+    SetFill,
+    SetNumberFormat,
+    SetColumnFormat,
+    SetNote,
+    SetDropdown,
+    SetValidation,
+    AppendRows,
+)
 """The kinds of change this writer applies; a ChangeSet holding others goes to openpyxl."""
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -120,6 +136,15 @@ class _SheetPlan:
     cells: dict[int, dict[int, _Cell]] = field(default_factory=dict)
     layout: SheetLayout | None = None
     notes: _Notes | None = None
+    head_edits: list[Callable[[bytes], bytes]] = field(default_factory=list)  # column formats
+    column_formats: dict[int, str] = field(default_factory=dict)  # what those give new cells
+    validations: list[tuple[SetDropdown | SetValidation, ValidationEdit]] = field(default_factory=list)
+
+    def rewrites_sheet(self, source: Path) -> bool:
+        """Whether the sheet part itself changes (notes alone may leave it as it is)."""
+        if self.cells or self.head_edits or self.validations:
+            return True
+        return self.notes is not None and self.notes.changes_sheet(source)
 
     def cell(self, row: int, column: int) -> _Cell:
         return self.cells.setdefault(row, {}).setdefault(column, _Cell())
@@ -200,8 +225,13 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
             plans[part] = _SheetPlan(part)
         return plans[part]
 
+    formatted = _column_format_cells(source, changes, plan_for)
     for change in changes:  # cell-level changes first, as every backend applies them
-        if isinstance(change, CellEdit):
+        if isinstance(change, SetColumnFormat):
+            _plan_column_format(plan_for(change.sheet), change, formatted, styles, resolved)
+        elif isinstance(change, SetDropdown | SetValidation):
+            plan_for(change.sheet).validations.append((change, _validation_edit(change)))
+        elif isinstance(change, CellEdit):
             where = qualified(change.sheet, change.cell)
             _check_value(change.new, where)
             column = column_index(change.column)
@@ -245,10 +275,10 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
         observed: dict[tuple[str, int, int], OldCell | None] = {}
         has_formulas = "xl/calcChain.xml" in inventory.parts
         for plan in plans.values():
-            if not plan.cells and (plan.notes is None or not plan.notes.changes_sheet(source)):
+            if not plan.rewrites_sheet(source):
                 continue  # notes only, and the sheet already points at its notes: the sheet stays as it is
             spools.append(tempfile.TemporaryFile(dir=workdir))  # noqa: SIM115 - PreparedWrite.close() closes it
-            part, formulas = _spool_sheet(source, plan, styles, epoch, edits, observed, spools[-1])
+            part, formulas = _spool_sheet(source, plan, styles, epoch, edits, observed, spools[-1], resolved)
             deflated[plan.part] = part
             has_formulas |= formulas
         conflicts = _conflicts(inventory, edits, observed, styles, epoch)
@@ -367,7 +397,7 @@ def _plan_append(plan: _SheetPlan, layout: SheetLayout, change: AppendRows, firs
                 column_style = layout.column_style(column)
                 look = layout.last_row_styles.get(column, 0) if model_row else 0
                 look = look or column_style
-                column_format = styles.number_format(column_style)
+                column_format = plan.column_formats.get(column) or styles.number_format(column_style)
                 if column_format != "General":
                     look = styles.with_number_format(look, column_format)
                 looks[column] = look
@@ -388,6 +418,7 @@ def _spool_sheet(
     edits: dict[tuple[str, int, int], CellEdit],
     observed: dict[tuple[str, int, int], OldCell | None],
     spool: IO[bytes],
+    resolved: dict[int, Change],
 ) -> tuple[DeflatedPart, bool]:
     """Rewrite one sheet into ``spool``, deflated; and whether the sheet holds formulas."""
     if plan.layout is not None:
@@ -418,8 +449,19 @@ def _spool_sheet(
         if (plan.part, row, column) in edits:
             observed[(plan.part, row, column)] = old
 
-    tail = plan.notes.tail if plan.notes is not None else None
-    rewrite = SheetRewrite(cells, seen=seen, date_style=_date_style(styles), epoch=epoch, tail=tail)
+    tail_edits: list[Callable[[bytes], bytes]] = []
+    if plan.notes is not None:
+        tail_edits.append(plan.notes.tail)
+    if plan.validations:
+        tail_edits.append(lambda tail: _edit_validations(tail, plan.validations, resolved))
+    rewrite = SheetRewrite(
+        cells,
+        seen=seen,
+        date_style=_date_style(styles),
+        epoch=epoch,
+        tail=_chained(tail_edits),
+        head=_chained(plan.head_edits),
+    )
     formulas = _FormulaSpotter()
     deflating = DeflatingSpool(spool)  # compresses in a thread while the rows are rewritten here
     try:
@@ -431,6 +473,109 @@ def _spool_sheet(
         deflating.abandon()
         raise
     return deflating.finish(), formulas.found
+
+
+def _chained(edits: list[Callable[[bytes], bytes]]) -> Callable[[bytes], bytes] | None:
+    if not edits:
+        return None
+
+    def edit(xml: bytes) -> bytes:
+        for one in edits:
+            xml = one(xml)
+        return xml
+
+    return edit
+
+
+# -- column formats and data validations
+
+
+def _column_format_cells(
+    source: Path, changes: ChangeSet, plan_for: Callable[[str], _SheetPlan]
+) -> dict[tuple[str, int], dict[int, OldCell]]:
+    """The existing cells of every column a SetColumnFormat formats: ``{(part, column): {row: cell}}``,
+    found in one pass over each sheet."""
+    wanted: dict[str, dict[int, int]] = {}  # part -> column -> first row
+    for change in changes:
+        if isinstance(change, SetColumnFormat):
+            columns = wanted.setdefault(plan_for(change.sheet).part, {})
+            column = column_index(change.column)
+            first = change.first_row if change.cells is None else min((r[0] for r in change.cells), default=MAX_ROWS)
+            columns[column] = min(columns.get(column, MAX_ROWS), first)
+    found: dict[tuple[str, int], dict[int, OldCell]] = {}
+    for part, columns in wanted.items():
+        for column in columns:
+            found[(part, column)] = {}
+        with open_part(source, part) as stream:
+            for row, column, cell in column_cells(stream, columns, first_row=min(columns.values())):
+                if row >= columns[column]:
+                    found[(part, column)][row] = cell
+    return found
+
+
+def _plan_column_format(
+    plan: _SheetPlan,
+    change: SetColumnFormat,
+    formatted: dict[tuple[str, int], dict[int, OldCell]],
+    styles: StyleBook,
+    resolved: dict[int, Change],
+) -> None:
+    """Give the column's ``<col>`` the format, and the cells that should show it (see SetColumnFormat)."""
+    column = column_index(change.column)
+    cells = formatted[(plan.part, column)]
+
+    def step(style: int) -> int:
+        return styles.with_number_format(style, change.format)
+
+    def format_step(code: str) -> Step:
+        return lambda style: styles.with_number_format(style, code)
+
+    previous: list[tuple[int, str | None]] = []
+    if change.cells is None:
+        for row in sorted(cells):
+            old = cells[row]
+            if row < change.first_row:
+                continue
+            text_or_empty = old.value is None or old.kind in ("s", "inlineStr", "str")
+            if styles.number_format(old.style) == "General" and not old.formula and text_or_empty:
+                previous.append((row, "General"))
+                plan.cell(row, column).steps.append(step)
+            else:
+                previous.append((row, None))  # numbers, dates, formulas, the team's formats: kept
+    else:
+        for first, last, code in change.cells:
+            for row in sorted(r for r in cells if first <= r <= last):
+                previous.append((row, styles.number_format(cells[row].style)))
+                plan.cell(row, column).steps.append(format_step(code))
+            previous.append((0, None))  # two runs stay two runs
+    runs = format_runs(previous)
+    resolved[id(change)] = replace(change, previous=runs)
+
+    def restyle(old: int) -> int:
+        resolved[id(change)] = replace(change, old=styles.number_format(old), previous=runs)
+        return styles.with_number_format(old, change.format)
+
+    plan.head_edits.append(lambda head: with_column_style(head, column, restyle)[0])
+    plan.column_formats[column] = change.format
+
+
+def _validation_edit(change: SetDropdown | SetValidation) -> ValidationEdit:
+    if isinstance(change, SetDropdown):
+        return ValidationEdit(change.ref, lists=True, element=dropdown_element(change))
+    element = rule_element(change.rule, change.ref) if change.rule is not None else None
+    return ValidationEdit(change.ref, lists=False, element=element)
+
+
+def _edit_validations(
+    tail: bytes, planned: list[tuple[SetDropdown | SetValidation, ValidationEdit]], resolved: dict[int, Change]
+) -> bytes:
+    new_tail, found = _unsupported_on_value_error(edit_validations, tail, [edit for _, edit in planned])
+    for (change, _), old in zip(planned, found, strict=True):
+        if isinstance(change, SetDropdown):
+            resolved[id(change)] = replace(change, old=old.dropdown() if old is not None else None)
+        else:
+            resolved[id(change)] = replace(change, old=old.rule() if old is not None else None)
+    return new_tail
 
 
 def _date_style(styles: StyleBook) -> Callable[[int, CellValue], int]:

@@ -83,38 +83,44 @@ _BOM = b"\xef\xbb\xbf"
 _REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
 _RID = re.compile(r"rId([0-9]+)")
 
-# CT_Worksheet's children after <sheetData>, split at <legacyDrawing>
-_BEFORE_LEGACY = frozenset(
-    [
-        "sheetCalcPr",
-        "sheetProtection",
-        "protectedRanges",
-        "scenarios",
-        "autoFilter",
-        "sortState",
-        "dataConsolidate",
-        "customSheetViews",
-        "mergeCells",
-        "phoneticPr",
-        "conditionalFormatting",
-        "dataValidations",
-        "hyperlinks",
-        "printOptions",
-        "pageMargins",
-        "pageSetup",
-        "headerFooter",
-        "rowBreaks",
-        "colBreaks",
-        "customProperties",
-        "cellWatches",
-        "ignoredErrors",
-        "smartTags",
-        "drawing",
-    ]
+TAIL_SEQUENCE = (
+    "sheetCalcPr",
+    "sheetProtection",
+    "protectedRanges",
+    "scenarios",
+    "autoFilter",
+    "sortState",
+    "dataConsolidate",
+    "customSheetViews",
+    "mergeCells",
+    "phoneticPr",
+    "conditionalFormatting",
+    "dataValidations",
+    "hyperlinks",
+    "printOptions",
+    "pageMargins",
+    "pageSetup",
+    "headerFooter",
+    "rowBreaks",
+    "colBreaks",
+    "customProperties",
+    "cellWatches",
+    "ignoredErrors",
+    "smartTags",
+    "drawing",
+    "legacyDrawing",
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
 )
-_AFTER_LEGACY = frozenset(
-    ["legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems", "tableParts", "extLst"]
-)
+"""CT_Worksheet's children after ``<sheetData>``, in the order the schema requires."""
+_BEFORE_LEGACY = frozenset(TAIL_SEQUENCE[: TAIL_SEQUENCE.index("legacyDrawing")])
+_AFTER_LEGACY = frozenset(TAIL_SEQUENCE[TAIL_SEQUENCE.index("legacyDrawing") + 1 :])
 
 
 # --- the public records
@@ -145,7 +151,7 @@ class NoteResult:
 
 
 @dataclass
-class _Node:
+class XmlNode:
     """Where an element sits in the text: ``text[start:inner]`` is its start tag."""
 
     name: str
@@ -154,7 +160,7 @@ class _Node:
     close: int
     """Where its end tag starts (== ``end`` when self-closing)."""
     end: int
-    children: list[_Node] = field(default_factory=list)
+    children: list[XmlNode] = field(default_factory=list)
 
     @property
     def local(self) -> str:
@@ -169,14 +175,14 @@ class _Node:
         return self.inner == self.end
 
 
-def _scan(text: str, start: int = 0) -> tuple[list[_Node], int | None]:
+def scan_elements(text: str, start: int = 0) -> tuple[list[XmlNode], int | None]:
     """The top-level elements of ``text[start:]`` with their descendants, and where an unmatched end tag starts.
 
     Scanning stops at the first end tag that closes nothing (in a worksheet's tail,
     ``</worksheet>``); None when there is none.
     """
-    stack: list[_Node] = []
-    top: list[_Node] = []
+    stack: list[XmlNode] = []
+    top: list[XmlNode] = []
     for match in _MARKUP.finditer(text, start):
         name = match.group(2)
         if name is None:
@@ -191,7 +197,7 @@ def _scan(text: str, start: int = 0) -> tuple[list[_Node], int | None]:
                 raise ValueError(f"<{node.name}> is closed by </{name}>")
             node.close, node.end = match.start(), match.end()
             continue
-        node = _Node(name, match.start(), match.end(), -1, -1)
+        node = XmlNode(name, match.start(), match.end(), -1, -1)
         (stack[-1].children if stack else top).append(node)
         if match.group(3):
             node.close = node.end = match.end()
@@ -202,7 +208,7 @@ def _scan(text: str, start: int = 0) -> tuple[list[_Node], int | None]:
     return top, None
 
 
-def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     """``text`` with each ``(start, end, replacement)`` applied; insertions (start == end) go first at a point."""
     pieces: list[str] = []
     position = 0
@@ -242,14 +248,14 @@ def _parse(text: str, what: str) -> Element:
     return root
 
 
-def _root(text: str, what: str) -> _Node:
-    nodes, _ = _scan(text)
+def _root(text: str, what: str) -> XmlNode:
+    nodes, _ = scan_elements(text)
     if len(nodes) != 1:
         raise ValueError(f"{what} has {len(nodes)} root elements")
     return nodes[0]
 
 
-def _attr(value: str) -> str:
+def attribute_text(value: str) -> str:
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     return value.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
 
@@ -265,13 +271,13 @@ def _set_attribute(tag: str, name: str, value: str) -> str:
     found = re.search(rf"(\s{re.escape(name)}\s*=\s*)(\"[^\"]*\"|'[^']*')", tag)
     if found is not None:
         quote = found.group(2)[0]
-        return f"{tag[: found.start(2)]}{quote}{_attr(value)}{quote}{tag[found.end(2) :]}"
+        return f"{tag[: found.start(2)]}{quote}{attribute_text(value)}{quote}{tag[found.end(2) :]}"
     match = _START_TAG_END.match(tag)
     assert match is not None  # the scanner found this start tag
     at = match.start(1) if match.group(1) else match.end() - 1
     while at > 0 and tag[at - 1].isspace():
         at -= 1
-    return f'{tag[:at]} {name}="{_attr(value)}"{tag[at:]}'
+    return f'{tag[:at]} {name}="{attribute_text(value)}"{tag[at:]}'
 
 
 def _opened(tag: str) -> str:
@@ -286,7 +292,7 @@ def _opened(tag: str) -> str:
 class _Comment:
     row: int
     column: int
-    node: _Node | None
+    node: XmlNode | None
     """Its element in the part; None for one added."""
     author: str | None
     text: str | None
@@ -354,7 +360,7 @@ def edit_comments(
     root = _root(text, "the comments part")
     if root.prefixed or root.self_closing:
         raise Unsupported("a comments part with a prefixed or empty root element")
-    sections: dict[str, _Node] = {}
+    sections: dict[str, XmlNode] = {}
     for node in root.children:
         if node.prefixed and node.local in ("authors", "commentList"):
             raise Unsupported(f"a comments part with a prefixed <{node.name}>")
@@ -458,7 +464,7 @@ def edit_comments(
                 following = next((o for o in originals if (o.row, o.column) > (comment.row, comment.column)), None)
                 at = following.node.start if following is not None and following.node is not None else list_node.close
                 edits.append((at, at, _comment_element(comment, ours)))
-    return _encode(_splice(text, edits), bom), results
+    return _encode(splice(text, edits), bom), results
 
 
 def _text_element(text: str) -> str:
@@ -643,7 +649,7 @@ def edit_vml(vml: bytes | None, added: Collection[tuple[int, int]], removed: Col
         edits.append((end, end, inserted))
     if not edits:
         return vml if vml is not None else text.encode("utf-8")
-    return _encode(_splice(text, edits), bom)
+    return _encode(splice(text, edits), bom)
 
 
 # --- relationships and content types
@@ -683,14 +689,14 @@ def add_relationship(rels_xml: bytes | None, rel_type: str, target: str) -> tupl
     while f"rId{number}" in ids:  # pragma: no cover - a number above every rIdN is free
         number += 1
     rel_id = f"rId{number}"
-    added = f'<Relationship Id="{rel_id}" Type="{_attr(rel_type)}" Target="{_attr(target)}"/>'
+    added = f'<Relationship Id="{rel_id}" Type="{attribute_text(rel_type)}" Target="{attribute_text(target)}"/>'
     if root.self_closing:
         edit = (root.start, root.end, f"{_opened(text[root.start : root.end])}{added}</Relationships>")
     else:
         # after the last relationship, so that a closing line break (LibreOffice) stays last
         at = root.children[-1].end if root.children else root.close
         edit = (at, at, added)
-    return _encode(_splice(text, [edit]), bom), rel_id
+    return _encode(splice(text, [edit]), bom), rel_id
 
 
 def ensure_content_types(
@@ -716,7 +722,7 @@ def ensure_content_types(
         raise Unsupported("a content types part laid out unusually")
     edits: list[tuple[int, int, str]] = []
     have_defaults: dict[str, str] = {}
-    have_overrides: dict[str, tuple[str, _Node]] = {}
+    have_overrides: dict[str, tuple[str, XmlNode]] = {}
     for node, child in zip(root.children, element, strict=True):
         if child.tag == f"{{{_TYPES_NS}}}Default":
             have_defaults.setdefault(child.get("Extension", "").lower(), child.get("ContentType", ""))
@@ -727,7 +733,9 @@ def ensure_content_types(
         extension = extension.removeprefix(".")
         existing = have_defaults.get(extension.lower())
         if existing is None:
-            added_defaults += f'<Default Extension="{_attr(extension)}" ContentType="{_attr(content_type)}"/>'
+            added_defaults += (
+                f'<Default Extension="{attribute_text(extension)}" ContentType="{attribute_text(content_type)}"/>'
+            )
             have_defaults[extension.lower()] = content_type
         elif existing != content_type:
             raise ValueError(f"parts named *.{extension} are {existing}, not {content_type}")
@@ -736,7 +744,9 @@ def ensure_content_types(
         part = name if name.startswith("/") else f"/{name}"
         found = have_overrides.get(part.lower())
         if found is None:
-            added_overrides += f'<Override PartName="{_attr(part)}" ContentType="{_attr(content_type)}"/>'
+            added_overrides += (
+                f'<Override PartName="{attribute_text(part)}" ContentType="{attribute_text(content_type)}"/>'
+            )
             have_overrides[part.lower()] = (content_type, root)
         elif found[0] != content_type and found[1] is not root:
             node = found[1]
@@ -752,25 +762,25 @@ def ensure_content_types(
         edits.append((at, at, added_overrides))
     if not edits:
         return content_types_xml
-    return _encode(_splice(text, edits), bom)
+    return _encode(splice(text, edits), bom)
 
 
 # --- the worksheet's <legacyDrawing>
 
 
-def _tail_elements(tail: bytes) -> tuple[str, list[_Node], int]:
+def tail_elements(tail: bytes) -> tuple[str, list[XmlNode], int]:
     """The tail's text, its top-level elements, and where ``</worksheet>`` starts."""
     try:
         text = tail.decode("utf-8")
     except UnicodeDecodeError:
         raise Unsupported("the worksheet is not UTF-8 encoded") from None
-    nodes, end = _scan(text)
+    nodes, end = scan_elements(text)
     if end is None:
         raise ValueError("the worksheet tail does not end with </worksheet>")
     return text, nodes, end
 
 
-def _legacy_node(nodes: list[_Node]) -> _Node | None:
+def _legacy_node(nodes: list[XmlNode]) -> XmlNode | None:
     return next((node for node in nodes if node.name == "legacyDrawing"), None)
 
 
@@ -779,7 +789,7 @@ def legacy_drawing_id(tail: bytes) -> str | None:
 
     ``tail`` is the worksheet part from just after ``</sheetData>`` to its end.
     """
-    text, nodes, _ = _tail_elements(tail)
+    text, nodes, _ = tail_elements(tail)
     node = _legacy_node(nodes)
     if node is None:
         return None
@@ -798,7 +808,7 @@ def with_legacy_drawing(tail: bytes, rel_id: str) -> bytes:
     itself, as the tail does not show whether the root declares it. A tail with a
     ``<legacyDrawing>`` to ``rel_id`` comes back as given; one to another id raises ValueError.
     """
-    text, nodes, end = _tail_elements(tail)
+    text, nodes, end = tail_elements(tail)
     existing = _legacy_node(nodes)
     if existing is not None:
         if legacy_drawing_id(tail) == rel_id:
@@ -811,11 +821,11 @@ def with_legacy_drawing(tail: bytes, rel_id: str) -> bytes:
         if _comes_after_legacy(node):
             at = node.start
             break
-    element = f'<legacyDrawing xmlns:r="{_R_NS}" r:id="{_attr(rel_id)}"/>'
-    return _splice(text, [(at, at, element)]).encode("utf-8")
+    element = f'<legacyDrawing xmlns:r="{_R_NS}" r:id="{attribute_text(rel_id)}"/>'
+    return splice(text, [(at, at, element)]).encode("utf-8")
 
 
-def _comes_after_legacy(node: _Node) -> bool:
+def _comes_after_legacy(node: XmlNode) -> bool:
     """Whether a top-level element of the tail belongs after ``<legacyDrawing>``."""
     if node.local == "AlternateContent":
         # Excel wraps <controls> and <oleObjects> in mc:AlternateContent: judge by what it holds

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
 from xml.sax.saxutils import escape
@@ -90,6 +90,7 @@ class SheetRewrite:
     date_style: DateStyle | None = None  # the style to give a date written into a cell of this style
     epoch: dt.datetime = dt.datetime(1899, 12, 30)  # 1900 date system; 1904: 1904-01-01
     tail: Callable[[bytes], bytes] | None = None  # rewrites what follows </sheetData> (notes, validations)
+    head: Callable[[bytes], bytes] | None = None  # rewrites what precedes <sheetData> (column formats)
 
 
 def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CHUNK) -> Iterator[bytes]:
@@ -103,6 +104,8 @@ def rewrite_sheet(source: IO[bytes], plan: SheetRewrite, *, chunk_size: int = CH
     root = _ROOT_PREFIX.search(head)
     if root is None or root.group(1):
         raise Unsupported("namespace-prefixed worksheet elements")
+    if plan.head is not None:
+        head = plan.head(head)
     yield _widen_dimension(head, max_row, max_column)
     if found.group(1):  # <sheetData/>: nothing to copy, only rows to add
         yield b"<sheetData>"
@@ -537,6 +540,54 @@ def sheet_tail(source: IO[bytes], *, chunk_size: int = CHUNK) -> bytes:
     return _read_tail(tail, source, chunk_size)
 
 
+_CELL_REF_NOT_FIRST = re.compile(rb'<c\s(?!r=")')
+
+
+def column_cells(
+    source: IO[bytes], columns: Collection[int], *, first_row: int = 1, chunk_size: int = CHUNK
+) -> Iterator[tuple[int, int, OldCell]]:
+    """``(row, column, cell)`` for every cell the part has in ``columns``, from ``first_row`` down.
+
+    One streaming pass; each chunk is searched in C once per column, so the Python work is per
+    cell found, not per cell of the sheet. Raises Unsupported for cells whose ``r=`` is not
+    their first attribute (no program known to sheetcrm writes them so).
+    """
+    patterns = {
+        column: re.compile(rb'<c r="' + column_letter(column).encode() + rb'([0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+        for column in columns
+    }
+    buffer, found = _read_to_sheet_data(source, chunk_size)
+    if found.group(1) or not patterns:
+        return
+    for rows in _complete_rows(buffer[found.end() :], source, chunk_size):
+        if _CELL_REF_NOT_FIRST.search(rows):
+            raise Unsupported("cells whose r= is not their first attribute")
+        for column, pattern in patterns.items():
+            for match in pattern.finditer(rows):
+                row = int(match.group(1))
+                if row >= first_row:
+                    attributes = dict(_ATTRIBUTE.findall(match.group(2)))
+                    yield row, column, _old_cell(attributes, match.group(3) or b"")
+
+
+def _complete_rows(buffer: bytes, source: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+    """The rows of ``<sheetData>`` (``buffer`` starts just inside it), as slices of whole rows."""
+    while True:
+        end = buffer.find(b"</sheetData>")
+        if end >= 0:
+            complete = end
+        else:
+            closed = buffer.rfind(b"</row>")
+            complete = closed + len(b"</row>") if closed >= 0 else 0
+        yield buffer[:complete]
+        if end >= 0:
+            return
+        chunk = source.read(chunk_size)
+        if not chunk:
+            raise Unsupported("the worksheet ends inside <sheetData>")
+        buffer = buffer[complete:] + chunk
+
+
 def column_spans(head: bytes) -> tuple[ColumnSpan, ...]:
     """The ``<col>`` elements of a sheet's head."""
     spans = []
@@ -557,24 +608,11 @@ def sheet_layout(source: IO[bytes], *, chunk_size: int = CHUNK) -> SheetLayout:
     columns = column_spans(buffer[: found.start()])
     if found.group(1):
         return SheetLayout(columns, 0, {})
-    buffer = buffer[found.end() :]
     last_row = b""
-    while True:
-        end = buffer.find(b"</sheetData>")
-        if end >= 0:
-            complete = end
-        else:
-            closed = buffer.rfind(b"</row>")
-            complete = closed + len(b"</row>") if closed >= 0 else 0
-        row = _last_row_with_value(buffer, complete)
+    for rows in _complete_rows(buffer[found.end() :], source, chunk_size):
+        row = _last_row_with_value(rows, len(rows))
         if row:
             last_row = row
-        if end >= 0:
-            break
-        chunk = source.read(chunk_size)
-        if not chunk:
-            raise Unsupported("the worksheet ends inside <sheetData>")
-        buffer = buffer[complete:] + chunk
     if not last_row:
         return SheetLayout(columns, 0, {})
     number = _ROW_START.match(last_row)
