@@ -509,7 +509,7 @@ def test_a_hidden_sheet_in_an_xlsx_file(crm: Path) -> None:
     hide_all.replace_sheet("Customers", [["a"]], hidden=True)
     hide_all.replace_sheet("Orders", [["b"]], hidden=True)
     before = crm.read_bytes()
-    with pytest.raises(InvalidChange, match="no visible sheet"):
+    with pytest.raises(InvalidChange, match=r"without a visible sheet|no visible sheet"):
         sheetcrm.open_workbook(crm).apply(hide_all)
     assert crm.read_bytes() == before
 

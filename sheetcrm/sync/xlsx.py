@@ -147,7 +147,9 @@ class XlsxBackend(FileBackend):
         inventory = self.inventory()
         if lossless.supports(changes):
             try:
-                prepared = lossless.prepare(inventory, changes, workdir=target.parent)
+                prepared = lossless.prepare(
+                    inventory, changes, workdir=target.parent, old_sheets=self._old_sheets(changes)
+                )
             except Unsupported as why:
                 log_events.info("the lossless writer cannot apply this change set (%s); using openpyxl", why)
             else:
@@ -192,7 +194,6 @@ class XlsxBackend(FileBackend):
         """Write a package the lossless writer prepared: backup, temp file, verify, atomic replace."""
         sweep_temp_files(target)
         backup = take_backup(self.path, keep=self.backups, tag="pre") if not to_new_file else None
-        sheet_names = self.inventory().sheet_names
 
         def unchanged() -> None:
             check_not_open(self.path)
@@ -204,13 +205,26 @@ class XlsxBackend(FileBackend):
         replace_atomically(
             target,
             write,
-            verify=lambda temp: _verify_package(temp, prepared, sheet_names),
+            verify=lambda temp: _verify_package(temp, prepared),
             before_replace=None if to_new_file else unchanged,
         )
         if not to_new_file:
             self._seen = snapshot(self.path)
             self._inventory = None
         return ApplyOutcome(prepared.resolved, backup, str(target))
+
+    def _old_sheets(self, changes: ChangeSet) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """The text of each existing sheet a ReplaceSheet or DeleteSheet writes over, for undo."""
+        existing = {name.casefold(): name for name in self.inventory().sheet_names}
+        names = {
+            change.sheet: existing[change.sheet.casefold()]
+            for change in changes
+            if isinstance(change, ReplaceSheet | DeleteSheet) and change.sheet.casefold() in existing
+        }
+        if not names:
+            return {}
+        raw = self.read_sheets(sorted(set(names.values())))
+        return {sheet: _grid_text(raw[name]) for sheet, name in names.items()}
 
     def _load(self) -> OpenpyxlWorkbook:
         try:
@@ -222,6 +236,19 @@ class XlsxBackend(FileBackend):
 
 
 # -- reading helpers --------------------------------------------------------------------------
+
+
+def _grid_text(raw: RawSheet) -> tuple[tuple[str, ...], ...]:
+    """A sheet's cells as text rows from A1, as the openpyxl path keeps them for undo."""
+    if raw.columns is not None:
+        rows = [list(row) for row in zip(*(column.to_pylist() for column in raw.columns), strict=True)]
+    else:
+        rows = raw.rows
+    width = raw.first_column - 1 + max((len(row) for row in rows), default=0)
+    lead = [""] * (raw.first_column - 1)
+    grid = [("",) * width for _ in range(raw.first_row - 1)]
+    grid += [tuple(lead + [v or "" for v in row] + [""] * (width - len(lead) - len(row))) for row in rows]
+    return tuple(grid)
 
 
 def _stat_key(path: Path) -> tuple[int, int]:
@@ -730,9 +757,9 @@ def _set_validation(sheet: Worksheet, change: SetValidation) -> SetValidation:
     return replace(change, old=old_rule)
 
 
-def _verify_package(temp: Path, prepared: lossless.PreparedWrite, sheet_names: list[str]) -> None:
-    """Check a package the lossless writer wrote: same sheets, parts whole, values as meant (streamed)."""
-    if inspect_xlsx(temp).sheet_names != sheet_names:
+def _verify_package(temp: Path, prepared: lossless.PreparedWrite) -> None:
+    """Check a package the lossless writer wrote: the sheets meant, parts whole, values as meant (streamed)."""
+    if inspect_xlsx(temp).sheet_names != prepared.sheet_names:
         raise WriteRefused(f"{temp}: the written file lists different sheets; the original was left untouched")
     prepared.verify(temp)
 

@@ -24,7 +24,8 @@ import math
 import posixpath
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -39,6 +40,8 @@ from sheetcrm.sync.changeset import (
     CellValue,
     Change,
     ChangeSet,
+    DeleteSheet,
+    ReplaceSheet,
     SetColumnFormat,
     SetDropdown,
     SetFill,
@@ -48,6 +51,7 @@ from sheetcrm.sync.changeset import (
     format_runs,
 )
 from sheetcrm.sync.ooxml.columns import with_column_style
+from sheetcrm.sync.ooxml.newsheet import SheetPartsPlan, formula_texts, plan_sheet_changes
 from sheetcrm.sync.ooxml.notes import (
     COMMENTS_CONTENT_TYPE,
     COMMENTS_TYPE,
@@ -103,6 +107,8 @@ SUPPORTED_CHANGES: tuple[type, ...] = (
     SetDropdown,
     SetValidation,
     AppendRows,
+    ReplaceSheet,
+    DeleteSheet,
 )
 """The kinds of change this writer applies; a ChangeSet holding others goes to openpyxl."""
 
@@ -162,10 +168,12 @@ class PreparedWrite:
     expected: dict[str, dict[int, dict[int, str]]]  # the text each written value must read back as
     styles_part: str
     epoch: dt.datetime
+    remove: set[str] = field(default_factory=set)
+    sheet_names: list[str] = field(default_factory=list)  # the workbook's sheets once written
 
     def write(self, target: Path) -> PackageReport:
         """Write the new package at ``target`` (a temporary file the caller moves into place)."""
-        return rewrite_package(self.source, target, rewrite=self.rewrite, add=self.add)
+        return rewrite_package(self.source, target, rewrite=self.rewrite, add=self.add, remove=self.remove)
 
     def verify(self, written: Path) -> None:
         """Read the written package back, streaming: every rewritten part is whole (its CRC checks
@@ -193,8 +201,17 @@ class PreparedWrite:
         self.close()
 
 
-def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | None = None) -> PreparedWrite:
+def prepare(
+    inventory: XlsxInventory,
+    changes: ChangeSet,
+    *,
+    workdir: Path | None = None,
+    old_sheets: Mapping[str, tuple[tuple[str, ...], ...]] | None = None,
+) -> PreparedWrite:
     """Check ``changes`` against the workbook and spool the sheets they rewrite.
+
+    ``old_sheets`` holds the text of each existing sheet a ReplaceSheet or DeleteSheet
+    writes over, as read, kept in the resolved change for undo.
 
     Raises :class:`Unsupported` when this writer cannot apply them (the caller falls back),
     :class:`~sheetcrm.errors.CellConflict` when cells changed since they were read,
@@ -219,7 +236,12 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
     edits: dict[tuple[str, int, int], CellEdit] = {}
     writes_values = False
 
+    sheet_changes = [change for change in changes if isinstance(change, ReplaceSheet | DeleteSheet)]
+    whole_sheets = {change.sheet.casefold() for change in sheet_changes}
+
     def plan_for(sheet: str) -> _SheetPlan:
+        if sheet.casefold() in whole_sheets:
+            raise Unsupported("cells of a sheet that the same change set replaces or deletes")
         part = inventory.sheet(sheet).part  # SheetNotFound for a sheet the workbook lacks
         if part not in plans:
             plans[part] = _SheetPlan(part)
@@ -286,8 +308,34 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
             raise CellConflict(source, conflicts)
         if writes_values and not has_formulas:
             has_formulas = _any_formulas(source, inventory, set(plans))
+        sheet_parts: SheetPartsPlan | None = None
+        if sheet_changes:  # after the sheets are spooled: a sheet deleted may be one they stop using
+            sheet_parts = plan_sheet_changes(
+                sheet_changes,
+                read=lambda name: read_part(source, name),
+                names=inventory.parts,
+                styles=styles,
+                workbook_part=inventory.workbook_part,
+                styles_part=inventory.styles_part,
+                epoch=epoch,
+                formulas=lambda part: formula_texts(_chunks_as_written(source, part, deflated)),
+            )
+            for sheet_change in sheet_changes:
+                old = (old_sheets or {}).get(sheet_change.sheet)
+                hidden = sheet_parts.old_hidden.get(sheet_change.sheet, False)
+                resolved[id(sheet_change)] = replace(sheet_change, old=old, old_hidden=hidden)
         rewrite: dict[str, PartWriter | DeflatedPart] = dict(deflated)
         add: dict[str, PartWriter] = {}
+        current: dict[str, bytes] = {}  # parts edited so far, which later edits build on
+        remove: set[str] = set()
+        if sheet_parts is not None:
+            current.update(sheet_parts.rewrite)
+            add.update({name: _constant(content) for name, content in sheet_parts.add.items()})
+            remove = set(sheet_parts.remove)
+
+        def now(name: str) -> bytes:
+            return current[name] if name in current else read_part(source, name)
+
         overrides: dict[str, str] = {}
         defaults: dict[str, str] = {}
         for plan in plans.values():
@@ -298,19 +346,19 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
                 overrides.update(plan.notes.overrides)
                 defaults.update(plan.notes.defaults)
         if overrides or defaults:
-            content_types = read_part(source, "[Content_Types].xml")
-            updated = _unsupported_on_value_error(
+            content_types = now("[Content_Types].xml")
+            current["[Content_Types].xml"] = _unsupported_on_value_error(
                 ensure_content_types, content_types, overrides=overrides, defaults=defaults
             )
-            if updated != content_types:
-                rewrite["[Content_Types].xml"] = _constant(updated)
         if styles.changed():
-            new_styles = styles.to_xml()
-            rewrite[inventory.styles_part] = lambda _old: [new_styles]
+            current[inventory.styles_part] = styles.to_xml()
         if writes_values and has_formulas:
-            recalculating = with_full_calc_on_load(workbook_xml)
-            if recalculating != workbook_xml:
-                rewrite[inventory.workbook_part] = lambda _old: [recalculating]
+            current[inventory.workbook_part] = with_full_calc_on_load(now(inventory.workbook_part))
+        for name, content in current.items():
+            if name in add:
+                add[name] = _constant(content)
+            elif content != read_part(source, name):
+                rewrite[name] = _constant(content)
     except BaseException:
         for opened in spools:
             opened.close()
@@ -323,7 +371,35 @@ def prepare(inventory: XlsxInventory, changes: ChangeSet, *, workdir: Path | Non
                 text = _expected_text(cell.value)
                 if text is not None:
                     expected.setdefault(plan.part, {}).setdefault(row, {})[column] = text
-    return PreparedWrite(source, done, rewrite, add, spools, expected, inventory.styles_part, epoch)
+    sheet_names = list(inventory.sheet_names)
+    for sheet_change in sheet_changes:
+        existing = next((name for name in sheet_names if name.casefold() == sheet_change.sheet.casefold()), None)
+        if isinstance(sheet_change, DeleteSheet) and existing is not None:
+            sheet_names.remove(existing)
+        elif isinstance(sheet_change, ReplaceSheet) and existing is None:
+            sheet_names.append(sheet_change.sheet)
+    return PreparedWrite(
+        source, done, rewrite, add, spools, expected, inventory.styles_part, epoch, remove, sheet_names
+    )
+
+
+def _chunks_as_written(source: Path, part: str, deflated: Mapping[str, DeflatedPart]) -> Iterator[bytes]:
+    """A part's content as it will be written, chunk by chunk: inflated from its spool if rewritten."""
+    spooled = deflated.get(part)
+    if spooled is None:
+        with open_part(source, part) as stream:
+            yield from iter(lambda: stream.read(_SPOOL_CHUNK), b"")
+        return
+    inflater = zlib.decompressobj(-15)
+    spooled.data.seek(0)
+    remaining = spooled.compressed
+    while remaining:
+        block = spooled.data.read(min(_SPOOL_CHUNK, remaining))
+        if not block:
+            raise OSError(f"the spooled content of {part} is shorter than it was")
+        remaining -= len(block)
+        yield inflater.decompress(block)
+    yield inflater.flush()
 
 
 def _misread(

@@ -219,6 +219,15 @@ class _Xf:
         self.key = (frozenset((name, _normal(value)) for name, value in self.attrib.items()), self.children)
 
 
+@dataclass
+class _LookIndex:
+    """Fonts and borders by canonical form, index for index, and the looks made so far."""
+
+    fonts: list[tuple[Any, ...]] = field(default_factory=list)
+    borders: list[tuple[Any, ...]] = field(default_factory=list)
+    memo: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+
 def _normal(value: str) -> str:
     return {"true": "1", "false": "0"}.get(value, value)
 
@@ -433,6 +442,57 @@ class StyleBook:
             self._memo[memo] = self._derive(style, {"numFmtId": number, "applyNumberFormat": "1"})
         return self._memo[memo]
 
+    def with_look(
+        self,
+        *,
+        bold: bool = False,
+        italic: bool = False,
+        underline: bool = False,
+        size: float | None = None,
+        color: str | None = None,
+        fill: str | None = None,
+        number_format: str | None = None,
+        wrap: bool = False,
+        top_border: bool = False,
+        bottom_border: bool = False,
+    ) -> int:
+        """The index of a cell style with this look, built on style 0 (the workbook's default font).
+
+        What is not asked for stays as style 0 has it: ``size=None`` keeps its font size,
+        ``color=None`` its font colour. The font, fill, border and number format are found
+        or added once, and so is the ``<xf>``: asking again, even of a book parsed from a
+        part this wrote, adds nothing. A look that asks for nothing is style 0::
+
+            >>> book = StyleBook.parse(DEFAULT_STYLES)
+            >>> header = book.with_look(bold=True, fill="DDEBF7", bottom_border=True)
+            >>> header, book.with_look(bold=True, fill="DDEBF7", bottom_border=True), book.with_look()
+            (1, 1, 0)
+        """
+        key = (bold, italic, underline, size, color, fill, number_format, wrap, top_border, bottom_border)
+        if not any(value for value in key):
+            return 0
+        looks = self._look_index()
+        if key in looks.memo:
+            return looks.memo[key]
+        base = self._xf(0)
+        values: dict[str, str] = {}
+        if bold or italic or underline or size is not None or color is not None:
+            values["fontId"] = str(self._look_font(bold, italic, underline, size, color))
+            values["applyFont"] = "1"
+        if fill is not None:
+            values["fillId"] = str(self._fill_id(self._color(fill)))
+            values["applyFill"] = "1"
+        if top_border or bottom_border:
+            values["borderId"] = str(self._look_border(top_border, bottom_border))
+            values["applyBorder"] = "1"
+        if number_format is not None:
+            values["numFmtId"] = str(self._format_id(number_format))
+            values["applyNumberFormat"] = "1"
+        if wrap:
+            values["applyAlignment"] = "1"
+        looks.memo[key] = self._derive_look(base, values, wrap)
+        return looks.memo[key]
+
     def changed(self) -> bool:
         """Whether anything was added since the part was read."""
         return any(self._added.values())
@@ -572,6 +632,110 @@ class StyleBook:
         self._add("numFmts", f'<{self._prefix}numFmt numFmtId="{number}" formatCode="{_xml_attr(code)}"/>')
         self._numfmts[number] = code
         return number
+
+    def _look_index(self) -> _LookIndex:
+        """What :meth:`with_look` compares new fonts and borders with, made on first use."""
+        index = self.__dict__.get("_looks")
+        if isinstance(index, _LookIndex):
+            return index
+        self._ensure_defaults()  # a sparse sheet gets font 0 and border 0 first, so indices below hold
+        body = self._xml[len(_BOM) :] if self._bom else self._xml
+        root = DefusedET.fromstring(body, forbid_dtd=True)
+        index = _LookIndex()
+        for local, keys in (("fonts", index.fonts), ("borders", index.borders)):
+            section = root.find(self._tag(local))
+            keys.extend(_canonical(child) for child in (section if section is not None else ()))
+            keys.extend(self._fragment_key(added) for added in self._added.get(local, ()))
+        self.__dict__["_looks"] = index
+        return index
+
+    def _fragment_key(self, element: str) -> tuple[Any, ...]:
+        """The canonical form of one element's text, its prefix declared around it."""
+        prefix = f":{self._prefix[:-1]}" if self._prefix else ""
+        wrapped = DefusedET.fromstring(f'<wrap xmlns{prefix}="{self._ns}">{element}</wrap>', forbid_dtd=True)
+        return _canonical(wrapped[0])
+
+    def _section_child(self, local: str, index: int) -> str | None:
+        """The text of the ``index``-th element of a list as the part holds it, or None."""
+        span = self._sections.get(local)
+        if span is None or index >= len(span.children):
+            added = self._added.get(local, [])
+            return added[0] if index == 0 and added else None
+        start, end = span.children[index]
+        return self._text[start:end]
+
+    def _look_font(self, bold: bool, italic: bool, underline: bool, size: float | None, color: str | None) -> int:
+        """Font 0 with these changes: an equal font's index, or a new one's."""
+        base_id = _int(self._xf(0).attrib.get("fontId"))
+        base = self._section_child("fonts", base_id) or self._default("fonts")
+        p = re.escape(self._prefix)
+        replaced = [
+            name
+            for name, wanted in (("b", bold), ("i", italic), ("u", underline), ("sz", size), ("color", color))
+            if wanted
+        ]
+        names = "|".join(replaced)
+        body = re.sub(rf"<{p}(?:{names})(?:\s[^>]*)?(?:/>|>\s*</{p}(?:{names})>)", "", base)
+        opening = _START_TAG.match(body)
+        if opening is None or body[opening.end() - 2 : opening.end()] == "/>":
+            raise ValueError("font 0 of styles.xml cannot be read")
+        q = self._prefix
+        added = "".join(
+            [
+                f"<{q}b/>" if bold else "",
+                f"<{q}i/>" if italic else "",
+                f"<{q}u/>" if underline else "",
+                f'<{q}sz val="{size:g}"/>' if size is not None else "",
+                f'<{q}color rgb="FF{self._color(color)}"/>' if color is not None else "",
+            ]
+        )
+        font = body[: opening.end()] + added + body[opening.end() :]
+        return self._find_or_add(self._look_index().fonts, "fonts", font)
+
+    def _look_border(self, top: bool, bottom: bool) -> int:
+        q = self._prefix
+
+        def side(name: str, on: bool) -> str:
+            return f'<{q}{name} style="thin"><{q}color auto="1"/></{q}{name}>' if on else f"<{q}{name}/>"
+
+        border = f"<{q}border><{q}left/><{q}right/>{side('top', top)}{side('bottom', bottom)}<{q}diagonal/></{q}border>"
+        return self._find_or_add(self._look_index().borders, "borders", border)
+
+    def _find_or_add(self, keys: list[tuple[Any, ...]], local: str, element: str) -> int:
+        key = self._fragment_key(element)
+        if key in keys:
+            return keys.index(key)
+        self._add(local, element)
+        keys.append(key)
+        return len(keys) - 1
+
+    def _derive_look(self, base: _Xf, values: dict[str, str], wrap: bool) -> int:
+        """Like :meth:`_derive` from ``base``, and with ``wrapText`` on its alignment when ``wrap``."""
+        source = _set_attributes(base.source, values)
+        if wrap:
+            q = self._prefix
+            alignment = re.search(rf"<{re.escape(q)}alignment(?=[\s/>])", source)
+            if alignment is not None:
+                source = source[: alignment.start()] + _set_attributes(source[alignment.start() :], {"wrapText": "1"})
+            elif source.rstrip().endswith("/>"):
+                source = re.sub(r"\s*/>$", f'><{q}alignment wrapText="1"/></{q}xf>', source.rstrip())
+            else:
+                opening = _START_TAG.match(source)
+                assert opening is not None
+                source = f'{source[: opening.end()]}<{q}alignment wrapText="1"/>{source[opening.end() :]}'
+        wanted = _Xf({**base.attrib, **values}, self._xf_children(source), source)
+        for index, xf in enumerate(self._xfs):
+            if xf.key == wanted.key:
+                return index
+        self._ensure_defaults()
+        self._add("cellXfs", source)
+        self._xfs.append(wanted)
+        return len(self._xfs) - 1
+
+    def _xf_children(self, source: str) -> tuple[Any, ...]:
+        prefix = f":{self._prefix[:-1]}" if self._prefix else ""
+        wrapped = DefusedET.fromstring(f'<wrap xmlns{prefix}="{self._ns}">{source}</wrap>', forbid_dtd=True)
+        return tuple(_canonical(child) for child in wrapped[0])
 
     def _derive(self, style: int, values: dict[str, str]) -> int:
         """The index of an xf equal to ``style``'s but for ``values``: itself, an existing one, or a new one."""
