@@ -37,10 +37,8 @@ import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import IO
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape, unescape
-
-import defusedxml.ElementTree as DefusedET
 
 from sheetcrm.errors import InvalidChange
 from sheetcrm.sync.a1 import MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS, column_index, column_letter, quote_sheet
@@ -49,8 +47,12 @@ from sheetcrm.sync.ooxml.notes import (
     XmlNode,
     add_relationship,
     attribute_text,
+    decode_part,
+    encode_part,
     ensure_content_types,
-    scan_elements,
+    parse_part,
+    root_element,
+    set_attribute,
     splice,
 )
 from sheetcrm.sync.ooxml.package import PartWriter
@@ -88,7 +90,6 @@ CHART_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.ch
 STYLES_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_BOM = b"\xef\xbb\xbf"
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1904 = dt.datetime(1904, 1, 1)
 _DATE1904 = re.compile(r'<(?:\w+:)?workbookPr\b[^>]*\sdate1904\s*=\s*["\'](?:1|true)["\']')
@@ -109,45 +110,6 @@ _EXTENDED_PROPERTIES = f"{_REL}/extended-properties"
 
 
 # --- reading and editing parts as text
-
-
-def _decode(xml: bytes, what: str) -> tuple[str, bool]:
-    """The text of a UTF-8 part, and whether it started with a byte order mark."""
-    bom = xml.startswith(_BOM)
-    try:
-        return xml[len(_BOM) :].decode("utf-8") if bom else xml.decode("utf-8"), bom
-    except UnicodeDecodeError:
-        raise Unsupported(f"{what} is not UTF-8 encoded; sheetcrm edits UTF-8 parts only") from None
-
-
-def _encode(text: str, bom: bool) -> bytes:
-    return (_BOM if bom else b"") + text.encode("utf-8")
-
-
-def _parse(text: str, what: str) -> Element:
-    try:
-        root: Element = DefusedET.fromstring(text, forbid_dtd=True)
-    except ParseError as error:
-        raise ValueError(f"{what} is not well-formed XML: {error}") from None
-    return root
-
-
-def _root(text: str, what: str) -> XmlNode:
-    nodes, _ = scan_elements(text)
-    if len(nodes) != 1:
-        raise ValueError(f"{what} has {len(nodes)} root elements")
-    return nodes[0]
-
-
-def _set_attribute(tag: str, name: str, value: str) -> str:
-    """The start tag ``tag`` with attribute ``name`` set, its quote character and the rest as they were."""
-    found = re.search(rf"""(\s{re.escape(name)}\s*=\s*)("[^"]*"|'[^']*')""", tag)
-    if found is not None:
-        quote = found.group(2)[0]
-        return f"{tag[: found.start(2)]}{quote}{attribute_text(value)}{quote}{tag[found.end(2) :]}"
-    end = re.search(r"\s*/?>$", tag)
-    at = end.start() if end is not None else len(tag)
-    return f'{tag[:at]} {name}="{attribute_text(value)}"{tag[at:]}'
 
 
 @dataclass
@@ -229,7 +191,7 @@ class _Workbook:
 def _relationships(xml: bytes | None) -> list[_Rel]:
     if xml is None:
         return []
-    root = _parse(_decode(xml, "a relationships part")[0], "a relationships part")
+    root = parse_part(decode_part(xml, "a relationships part")[0], "a relationships part")
     if root.tag != f"{{{_RELS_NS}}}Relationships":
         raise ValueError(f"not a relationships part: the root element is {root.tag}")
     return [
@@ -246,11 +208,11 @@ def _children(node: XmlNode, element: Element, what: str) -> list[tuple[XmlNode,
 
 
 def _read_workbook(xml: bytes, rels: list[_Rel], workbook_part: str) -> _Workbook:
-    text, bom = _decode(xml, "workbook.xml")
-    element = _parse(text, "workbook.xml")
+    text, bom = decode_part(xml, "workbook.xml")
+    element = parse_part(text, "workbook.xml")
     if element.tag != f"{{{_MAIN_NS}}}workbook":
         raise Unsupported(f"a workbook part whose root element is {element.tag}")
-    root = _root(text, "workbook.xml")
+    root = root_element(text, "workbook.xml")
     if root.prefixed:
         raise Unsupported("a workbook.xml with prefixed elements")
     sections = {local: pair for pair in _children(root, element, "workbook.xml") for local in [pair[0].name]}
@@ -655,7 +617,7 @@ def _edited_workbook(
             if sheet.final_state == "visible":
                 tag = re.sub(r"""\sstate\s*=\s*(?:"[^"]*"|'[^']*')""", "", tag)
             else:
-                tag = _set_attribute(tag, "state", sheet.final_state)
+                tag = set_attribute(tag, "state", sheet.final_state)
             edits.append((node.start, node.inner, tag))
     new = ""
     for sheet in final:
@@ -693,7 +655,7 @@ def _edited_workbook(
         kept += 1
         if now != int(local):
             name_edits.append(
-                (node.start, node.inner, _set_attribute(text[node.start : node.inner], "localSheetId", str(now)))
+                (node.start, node.inner, set_attribute(text[node.start : node.inner], "localSheetId", str(now)))
             )
     if book.names_node is not None and book.names and not kept:
         edits.append((book.names_node.start, book.names_node.end, ""))  # an empty <definedNames> Excel repairs
@@ -704,11 +666,11 @@ def _edited_workbook(
         changed = False
         for attribute, value in (("activeTab", active), ("firstSheet", first)):
             if _int(view.get(attribute)) != value:
-                tag = _set_attribute(tag, attribute, str(value))
+                tag = set_attribute(tag, attribute, str(value))
                 changed = True
         if changed:
             edits.append((node.start, node.inner, tag))
-    return _encode(splice(text, edits), book.bom)
+    return encode_part(splice(text, edits), book.bom)
 
 
 # --- relationships, content types and document properties
@@ -718,31 +680,31 @@ def _without_relationships(rels_xml: bytes, ids: Collection[str]) -> bytes:
     """A ``.rels`` part without the relationships ``ids``; as given when it has none of them."""
     if not ids:
         return rels_xml
-    text, bom = _decode(rels_xml, "a relationships part")
-    element = _parse(text, "a relationships part")
-    root = _root(text, "a relationships part")
+    text, bom = decode_part(rels_xml, "a relationships part")
+    element = parse_part(text, "a relationships part")
+    root = root_element(text, "a relationships part")
     edits = [
         (node.start, node.end, "")
         for node, rel in _children(root, element, "a relationships part")
         if rel.get("Id") in ids
     ]
-    return _encode(splice(text, edits), bom) if edits else rels_xml
+    return encode_part(splice(text, edits), bom) if edits else rels_xml
 
 
 def _without_overrides(types_xml: bytes, parts: Collection[str]) -> bytes:
     """``[Content_Types].xml`` without the ``<Override>`` of each of ``parts``."""
     wanted = {f"/{part}".casefold() for part in parts}
-    text, bom = _decode(types_xml, "[Content_Types].xml")
-    element = _parse(text, "[Content_Types].xml")
+    text, bom = decode_part(types_xml, "[Content_Types].xml")
+    element = parse_part(text, "[Content_Types].xml")
     if element.tag != f"{{{_TYPES_NS}}}Types":
         raise ValueError(f"not a content types part: the root element is {element.tag}")
-    root = _root(text, "[Content_Types].xml")
+    root = root_element(text, "[Content_Types].xml")
     edits = [
         (node.start, node.end, "")
         for node, child in _children(root, element, "[Content_Types].xml")
         if child.tag == f"{{{_TYPES_NS}}}Override" and child.get("PartName", "").casefold() in wanted
     ]
-    return _encode(splice(text, edits), bom) if edits else types_xml
+    return encode_part(splice(text, edits), bom) if edits else types_xml
 
 
 def _app_part(read: Callable[[str], bytes], present: set[str]) -> str | None:
@@ -765,9 +727,9 @@ def _app_properties(xml: bytes, was: list[str], now: list[str]) -> bytes | None:
     if was == now:
         return None
     try:
-        text, bom = _decode(xml, "docProps/app.xml")
-        element = _parse(text, "docProps/app.xml")
-        root = _root(text, "docProps/app.xml")
+        text, bom = decode_part(xml, "docProps/app.xml")
+        element = parse_part(text, "docProps/app.xml")
+        root = root_element(text, "docProps/app.xml")
     except (ValueError, Unsupported):
         return None
     nodes = {node.name: node for node in root.children}
@@ -794,7 +756,7 @@ def _app_properties(xml: bytes, was: list[str], now: list[str]) -> bytes | None:
             first, last = titles_vector.children[offset], titles_vector.children[offset + count - 1]
             prefix = first.name[: -len("lpstr")]
             listed = "".join(f"<{prefix}lpstr>{escape(name)}</{prefix}lpstr>" for name in now)
-            size = _set_attribute(
+            size = set_attribute(
                 text[titles_vector.start : titles_vector.inner], "size", str(len(titles) - count + len(now))
             )
             edits = [
@@ -802,7 +764,7 @@ def _app_properties(xml: bytes, was: list[str], now: list[str]) -> bytes | None:
                 (titles_vector.start, titles_vector.inner, size),
                 (first.start, last.end, listed),
             ]
-            return _encode(splice(text, edits), bom)
+            return encode_part(splice(text, edits), bom)
         offset += count
     return None
 

@@ -220,7 +220,7 @@ def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(pieces)
 
 
-def _decode(xml: bytes, what: str) -> tuple[str, bool]:
+def decode_part(xml: bytes, what: str) -> tuple[str, bool]:
     """The text of a UTF-8 part, and whether it started with a byte order mark."""
     if xml.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise Unsupported(f"{what} is UTF-16 encoded; sheetcrm edits UTF-8 parts only")
@@ -236,11 +236,11 @@ def _decode(xml: bytes, what: str) -> tuple[str, bool]:
     return text, bom
 
 
-def _encode(text: str, bom: bool) -> bytes:
+def encode_part(text: str, bom: bool) -> bytes:
     return (_BOM if bom else b"") + text.encode("utf-8")
 
 
-def _parse(text: str, what: str) -> Element:
+def parse_part(text: str, what: str) -> Element:
     try:
         root: Element = DefusedET.fromstring(text, forbid_dtd=True)
     except ParseError as error:
@@ -248,7 +248,7 @@ def _parse(text: str, what: str) -> Element:
     return root
 
 
-def _root(text: str, what: str) -> XmlNode:
+def root_element(text: str, what: str) -> XmlNode:
     nodes, _ = scan_elements(text)
     if len(nodes) != 1:
         raise ValueError(f"{what} has {len(nodes)} root elements")
@@ -266,7 +266,7 @@ def _note_text(text: str) -> str:
     return text_xml(text).replace("\r", "_x000D_")
 
 
-def _set_attribute(tag: str, name: str, value: str) -> str:
+def set_attribute(tag: str, name: str, value: str) -> str:
     """The start tag ``tag`` with attribute ``name`` set, its quote character and the rest as they were."""
     found = re.search(rf"(\s{re.escape(name)}\s*=\s*)(\"[^\"]*\"|'[^']*')", tag)
     if found is not None:
@@ -351,13 +351,13 @@ def edit_comments(
     (and for None, a part with no comments).
     """
     text, bom = (
-        _decode(comments_xml, "the comments part") if comments_xml is not None else (_empty_comments(author), False)
+        decode_part(comments_xml, "the comments part") if comments_xml is not None else (_empty_comments(author), False)
     )
-    element = _parse(text, "the comments part")
+    element = parse_part(text, "the comments part")
     ns = element.tag[1:].partition("}")[0]
     if element.tag != f"{{{ns}}}comments" or ns not in _MAIN_NAMESPACES:
         raise ValueError(f"not a spreadsheetml comments part: the root element is {element.tag}")
-    root = _root(text, "the comments part")
+    root = root_element(text, "the comments part")
     if root.prefixed or root.self_closing:
         raise Unsupported("a comments part with a prefixed or empty root element")
     sections: dict[str, XmlNode] = {}
@@ -443,7 +443,7 @@ def edit_comments(
         if comment.text is None:
             edits.append((span.start, span.end, ""))
             continue
-        tag = _set_attribute(_opened(text[span.start : span.inner]), "authorId", str(ours))
+        tag = set_attribute(_opened(text[span.start : span.inner]), "authorId", str(ours))
         body = next((child for child in span.children if child.name == "text"), None)
         # keep what follows <text> (<commentPr>: the box's anchor and locking)
         rest = text[body.end if body is not None else span.inner : span.close]
@@ -464,7 +464,7 @@ def edit_comments(
                 following = next((o for o in originals if (o.row, o.column) > (comment.row, comment.column)), None)
                 at = following.node.start if following is not None and following.node is not None else list_node.close
                 edits.append((at, at, _comment_element(comment, ours)))
-    return _encode(splice(text, edits), bom), results
+    return encode_part(splice(text, edits), bom), results
 
 
 def _text_element(text: str) -> str:
@@ -601,7 +601,7 @@ def edit_vml(vml: bytes | None, added: Collection[tuple[int, int]], removed: Col
         _check_cell(row, column)
     if set(added) & set(removed):
         raise ValueError("a cell cannot have its note box both added and removed")
-    text, bom = _decode(vml, "the VML drawing") if vml is not None else (_empty_vml(), False)
+    text, bom = decode_part(vml, "the VML drawing") if vml is not None else (_empty_vml(), False)
     if "<!DOCTYPE" in text:
         raise ValueError("the VML drawing holds a DTD")
     root = re.search(rf"<xml{_ATTRS}\s*(/?)>", text)
@@ -649,7 +649,7 @@ def edit_vml(vml: bytes | None, added: Collection[tuple[int, int]], removed: Col
         edits.append((end, end, inserted))
     if not edits:
         return vml if vml is not None else text.encode("utf-8")
-    return _encode(splice(text, edits), bom)
+    return encode_part(splice(text, edits), bom)
 
 
 # --- relationships and content types
@@ -659,7 +659,7 @@ def find_relationships(rels_xml: bytes | None, rel_type: str) -> list[tuple[str,
     """The ``(Id, Target)`` of each relationship of type ``rel_type`` in a ``.rels`` part (None: none)."""
     if rels_xml is None:
         return []
-    root = _parse(_decode(rels_xml, "a relationships part")[0], "a relationships part")
+    root = parse_part(decode_part(rels_xml, "a relationships part")[0], "a relationships part")
     if root.tag != f"{{{_RELS_NS}}}Relationships":
         raise ValueError(f"not a relationships part: the root element is {root.tag}")
     return [
@@ -677,11 +677,11 @@ def add_relationship(rels_xml: bytes | None, rel_type: str, target: str) -> tupl
     if rels_xml is None:
         text, bom = f'{_DECLARATION}<Relationships xmlns="{_RELS_NS}"></Relationships>', False
     else:
-        text, bom = _decode(rels_xml, "a relationships part")
-    element = _parse(text, "a relationships part")
+        text, bom = decode_part(rels_xml, "a relationships part")
+    element = parse_part(text, "a relationships part")
     if element.tag != f"{{{_RELS_NS}}}Relationships":
         raise ValueError(f"not a relationships part: the root element is {element.tag}")
-    root = _root(text, "a relationships part")
+    root = root_element(text, "a relationships part")
     if root.prefixed:
         raise Unsupported("a relationships part with a prefixed root element")
     ids = {child.get("Id", "") for child in element}
@@ -696,7 +696,7 @@ def add_relationship(rels_xml: bytes | None, rel_type: str, target: str) -> tupl
         # after the last relationship, so that a closing line break (LibreOffice) stays last
         at = root.children[-1].end if root.children else root.close
         edit = (at, at, added)
-    return _encode(splice(text, [edit]), bom), rel_id
+    return encode_part(splice(text, [edit]), bom), rel_id
 
 
 def ensure_content_types(
@@ -713,11 +713,11 @@ def ensure_content_types(
     that part); an existing Default of another type raises :class:`ValueError`, since it
     serves other parts too (give the part an Override instead).
     """
-    text, bom = _decode(content_types_xml, "[Content_Types].xml")
-    element = _parse(text, "[Content_Types].xml")
+    text, bom = decode_part(content_types_xml, "[Content_Types].xml")
+    element = parse_part(text, "[Content_Types].xml")
     if element.tag != f"{{{_TYPES_NS}}}Types":
         raise ValueError(f"not a content types part: the root element is {element.tag}")
-    root = _root(text, "[Content_Types].xml")
+    root = root_element(text, "[Content_Types].xml")
     if root.prefixed or root.self_closing or len(root.children) != len(element):
         raise Unsupported("a content types part laid out unusually")
     edits: list[tuple[int, int, str]] = []
@@ -750,7 +750,7 @@ def ensure_content_types(
             have_overrides[part.lower()] = (content_type, root)
         elif found[0] != content_type and found[1] is not root:
             node = found[1]
-            tag = _set_attribute(text[node.start : node.inner], "ContentType", content_type)
+            tag = set_attribute(text[node.start : node.inner], "ContentType", content_type)
             edits.append((node.start, node.inner, tag))
     if added_defaults:
         # Defaults after the last Default, where Excel keeps them (the schema allows any order)
@@ -762,7 +762,7 @@ def ensure_content_types(
         edits.append((at, at, added_overrides))
     if not edits:
         return content_types_xml
-    return _encode(splice(text, edits), bom)
+    return encode_part(splice(text, edits), bom)
 
 
 # --- the worksheet's <legacyDrawing>
