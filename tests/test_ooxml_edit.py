@@ -377,3 +377,73 @@ def test_rows_appended_with_a_column_format_take_it(tmp_path: Path) -> None:
     sheet = openpyxl.load_workbook(path)["Customers"]
     assert (sheet["E5"].value, sheet["E5"].number_format) == ("0042", "@")
     assert sheet.column_dimensions["E"].number_format == "@"
+
+
+def with_formulas_notes_and_ranges(path: Path) -> Path:
+    """Customers rows 2-7 with a note on row 6, a dropdown and a data bar over them, a total
+    below, a defined name and another sheet's formulas pointing into them."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Customers")
+    other = book.add_worksheet("Summary")
+    sheet.write_row(0, 0, ["customer_id", "name", "amount"])
+    for row in range(1, 7):
+        sheet.write_row(row, 0, [f"C-{row}", f"Name {row}"])
+        sheet.write_number(row, 2, row * 10)
+    sheet.write_formula("C9", "=SUM(C2:C7)", None, 210)
+    sheet.write_formula("D6", "=C6*2", None, 100)
+    sheet.write_comment("B6", "call back on Monday")
+    sheet.data_validation("B2:B7", {"validate": "list", "source": ["a", "b"]})
+    sheet.conditional_format("C2:C7", {"type": "data_bar", "bar_solid": True})
+    book.define_name("Amounts", "=Customers!$C$2:$C$7")
+    other.write_formula("A1", "=SUM(Amounts)", None, 210)
+    other.write_formula("A2", "=Customers!C6", None, 50)
+    other.write_formula("A3", "=Customers!C3", None, 20)
+    book.close()
+    return path
+
+
+def test_deleting_rows_moves_what_points_at_the_rows_below_and_undo_puts_them_back(tmp_path: Path) -> None:
+    path = with_formulas_notes_and_ranges(tmp_path / "crm.xlsx")
+    before = parts(path)
+    changes = ChangeSet("dedupe")
+    changes.delete("Customers", {3: {"A": "C-2", "B": "Name 2", "C": "20"}, 4: {"A": "C-3"}})
+    changes.edit("Customers", 6, "B", old="Name 5", new="Name five")  # numbered as read: lands on row 4
+    result = sheetcrm.open_workbook(path).apply(changes)
+    after = parts(path)
+    assert b"<x14:dataBar" in after["xl/worksheets/sheet1.xml"]  # kept: openpyxl would drop it
+    assert "xl/calcChain.xml" not in after
+
+    book = load_quietly(path)
+    sheet, other = book["Customers"], book["Summary"]
+    assert [sheet[f"A{r}"].value for r in range(2, 6)] == ["C-1", "C-4", "C-5", "C-6"]
+    assert sheet["B4"].value == "Name five"
+    assert (sheet["C7"].value, sheet["D4"].value) == ("=SUM(C2:C5)", "=C4*2")
+    assert sheet["B4"].comment is not None and sheet["B4"].comment.text.startswith("call back")
+    assert [str(v.sqref) for v in sheet.data_validations.dataValidation] == ["B2:B5"]
+    assert book.defined_names["Amounts"].attr_text == "Customers!$C$2:$C$5"
+    assert (other["A2"].value, other["A3"].value) == ("=Customers!C4", "=#REF!")  # as Excel writes it
+    assert b'fullCalcOnLoad="1"' in after["xl/workbook.xml"]
+    deleted = next(c for c in result.changes if c.kind == "delete")
+    assert deleted.attributes is not None  # type: ignore[union-attr]
+
+    assert result.run_id is not None
+    sheetcrm.open_workbook(path).undo(result.run_id)
+    book = load_quietly(path)
+    sheet, other = book["Customers"], book["Summary"]
+    assert [sheet[f"A{r}"].value for r in range(2, 8)] == ["C-1", "C-2", "C-3", "C-4", "C-5", "C-6"]
+    assert sheet["B6"].value == "Name 5" and sheet["B6"].comment is not None
+    assert (sheet["C9"].value, sheet["D6"].value, other["A2"].value) == ("=SUM(C2:C7)", "=C6*2", "=Customers!C6")
+    assert [str(v.sqref) for v in sheet.data_validations.dataValidation] == ["B2:B7"]
+    assert other["A3"].value == "=#REF!"  # a reference into deleted rows stays lost, as in Excel after saving
+    assert set(parts(path)) == set(before)
+
+
+def test_a_deleted_row_edited_meanwhile_is_a_conflict(tmp_path: Path) -> None:
+    path = with_formulas_notes_and_ranges(tmp_path / "crm.xlsx")
+    before = path.read_bytes()
+    changes = ChangeSet()
+    changes.delete("Customers", {3: {"A": "C-2", "B": "Name two"}})
+    with pytest.raises(CellConflict) as raised:
+        sheetcrm.open_workbook(path).apply(changes)
+    assert raised.value.cells == ["Customers!B3"]
+    assert path.read_bytes() == before

@@ -27,8 +27,9 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 from sheetcrm.errors import CellConflict, InvalidChange, WriteRefused
 from sheetcrm.sync.a1 import MAX_CELL_TEXT, MAX_ROWS, column_index, column_letter, qualified
@@ -40,7 +41,9 @@ from sheetcrm.sync.changeset import (
     CellValue,
     Change,
     ChangeSet,
+    DeleteRows,
     DeleteSheet,
+    InsertRows,
     ReplaceSheet,
     SetColumnFormat,
     SetDropdown,
@@ -50,8 +53,9 @@ from sheetcrm.sync.changeset import (
     SetValidation,
     format_runs,
 )
+from sheetcrm.sync.ooxml.anchors import shift_comments, shift_drawing, shift_threaded_comments, shift_vml
 from sheetcrm.sync.ooxml.columns import with_column_style
-from sheetcrm.sync.ooxml.newsheet import SheetPartsPlan, formula_texts, plan_sheet_changes
+from sheetcrm.sync.ooxml.newsheet import SheetPartsPlan, formula_texts, plan_sheet_changes, without_calc_chain
 from sheetcrm.sync.ooxml.notes import (
     COMMENTS_CONTENT_TYPE,
     COMMENTS_TYPE,
@@ -64,6 +68,7 @@ from sheetcrm.sync.ooxml.notes import (
     ensure_content_types,
     find_relationships,
     legacy_drawing_id,
+    note_texts,
     with_legacy_drawing,
 )
 from sheetcrm.sync.ooxml.package import (
@@ -75,7 +80,10 @@ from sheetcrm.sync.ooxml.package import (
     read_part,
     rewrite_package,
 )
+from sheetcrm.sync.ooxml.rowstream import RowMove, ShiftedSheet
 from sheetcrm.sync.ooxml.sheetxml import (
+    _ATTRIBUTE,
+    _CELL,
     KEEP,
     CellWrite,
     OldCell,
@@ -83,12 +91,25 @@ from sheetcrm.sync.ooxml.sheetxml import (
     SheetRewrite,
     Unsupported,
     _Keep,
+    _old_cell,
     column_cells,
     column_spans,
     rewrite_sheet,
     sheet_head,
     sheet_layout,
     sheet_tail,
+)
+from sheetcrm.sync.ooxml.shift import (
+    CannotShift,
+    RowShift,
+    shift_chart_part,
+    shift_defined_names,
+    shift_formula,
+    shift_pivot_cache,
+    shift_range,
+    shift_sheet_head,
+    shift_sheet_tail,
+    shift_table_part,
 )
 from sheetcrm.sync.ooxml.strings import decode_escapes, resolve_shared_strings
 from sheetcrm.sync.ooxml.styles import StyleBook
@@ -107,6 +128,8 @@ SUPPORTED_CHANGES: tuple[type, ...] = (
     SetDropdown,
     SetValidation,
     AppendRows,
+    DeleteRows,
+    InsertRows,
     ReplaceSheet,
     DeleteSheet,
 )
@@ -117,6 +140,10 @@ _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1904 = dt.datetime(1904, 1, 1)
 _DATE1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^>]*\sdate1904="(?:1|true)"')
 _SPOOL_CHUNK = 1 << 20
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_DRAWING_TYPE = f"{_RELATIONSHIPS}/drawing"
+_TABLE_TYPE = f"{_RELATIONSHIPS}/table"
+_THREADED_COMMENTS_TYPE = "http://schemas.microsoft.com/office/2017/10/relationships/threadedComment"
 
 Step = Callable[[int], int]
 _T = TypeVar("_T")
@@ -139,6 +166,8 @@ class _Cell:
 @dataclass
 class _SheetPlan:
     part: str
+    name: str = ""
+    moving: bool = False  # its rows move, or its formulas name a sheet whose rows move
     cells: dict[int, dict[int, _Cell]] = field(default_factory=dict)
     layout: SheetLayout | None = None
     notes: _Notes | None = None
@@ -148,7 +177,7 @@ class _SheetPlan:
 
     def rewrites_sheet(self, source: Path) -> bool:
         """Whether the sheet part itself changes (notes alone may leave it as it is)."""
-        if self.cells or self.head_edits or self.validations:
+        if self.cells or self.head_edits or self.validations or self.moving:
             return True
         return self.notes is not None and self.notes.changes_sheet(source)
 
@@ -242,10 +271,19 @@ def prepare(
     def plan_for(sheet: str) -> _SheetPlan:
         if sheet.casefold() in whole_sheets:
             raise Unsupported("cells of a sheet that the same change set replaces or deletes")
-        part = inventory.sheet(sheet).part  # SheetNotFound for a sheet the workbook lacks
-        if part not in plans:
-            plans[part] = _SheetPlan(part)
-        return plans[part]
+        found = inventory.sheet(sheet)  # SheetNotFound for a sheet the workbook lacks
+        if found.part not in plans:
+            plans[found.part] = _SheetPlan(found.part, found.name)
+        return plans[found.part]
+
+    shifts = _row_shifts(inventory, changes, plan_for)
+    if shifts and sheet_changes:
+        raise Unsupported("rows deleted or inserted in the same change set as whole sheets")
+
+    def moved(sheet: str, row: int) -> int | None:
+        """Where a row numbered as read ends up (None: deleted): cell changes follow their rows."""
+        shift = shifts.get(plan_for(sheet).part)
+        return row if shift is None else shift.shift.new_row(row)
 
     formatted = _column_format_cells(source, changes, plan_for)
     for change in changes:  # cell-level changes first, as every backend applies them
@@ -253,31 +291,46 @@ def prepare(
             _plan_column_format(plan_for(change.sheet), change, formatted, styles, resolved)
         elif isinstance(change, SetDropdown | SetValidation):
             plan_for(change.sheet).validations.append((change, _validation_edit(change)))
-        elif isinstance(change, CellEdit):
-            where = qualified(change.sheet, change.cell)
-            _check_value(change.new, where)
+        elif isinstance(change, CellEdit | SetFill | SetNumberFormat):
+            row = moved(change.sheet, change.row)
+            if row is None:
+                continue  # the row is deleted by the same change set
             column = column_index(change.column)
-            plan_for(change.sheet).cell(change.row, column).value = change.new
-            edits[(plan_for(change.sheet).part, change.row, column)] = change
-            writes_values = True
-        elif isinstance(change, SetFill):
-            plan_for(change.sheet).cell(change.row, column_index(change.column)).steps.append(
-                _fill_step(change, styles, resolved)
-            )
-        elif isinstance(change, SetNumberFormat):
-            plan_for(change.sheet).cell(change.row, column_index(change.column)).steps.append(
-                _format_step(change, styles, resolved)
-            )
-    notes: dict[str, list[SetNote]] = {}
+            if isinstance(change, CellEdit):
+                _check_value(change.new, qualified(change.sheet, change.cell))
+                plan_for(change.sheet).cell(row, column).value = change.new
+                edits[(plan_for(change.sheet).part, row, column)] = change
+                writes_values = True
+            elif isinstance(change, SetFill):
+                plan_for(change.sheet).cell(row, column).steps.append(_fill_step(change, styles, resolved))
+            else:
+                plan_for(change.sheet).cell(row, column).steps.append(_format_step(change, styles, resolved))
+    notes: dict[str, list[tuple[SetNote, int]]] = {}
     for change in changes:
-        if isinstance(change, SetNote):
-            notes.setdefault(plan_for(change.sheet).part, []).append(change)
+        if isinstance(change, SetNote) and (row := moved(change.sheet, change.row)) is not None:
+            notes.setdefault(plan_for(change.sheet).part, []).append((change, row))
+    shifted_parts: dict[str, bytes] = {}  # parts anchored to moving rows, moved
+    for shift in shifts.values():
+        shifted_parts.update(_moved_anchors(source, inventory, shift))
+        writes_values = True
+        for inserted in shift.changes:
+            if isinstance(inserted, InsertRows):
+                _plan_insert(plans[shift.part], inserted, styles, notes.setdefault(shift.part, []))
+
+    def read_now(name: str) -> bytes:
+        return shifted_parts[name] if name in shifted_parts else read_part(source, name)
+
     names = _PartNames(inventory.parts)
     for sheet_part, sheet_notes in notes.items():
-        plans[sheet_part].notes = _Notes.plan(source, inventory, sheet_part, sheet_notes, names, resolved)
+        if sheet_notes:
+            plans[sheet_part].notes = _Notes.plan(read_now, inventory, sheet_part, sheet_notes, names, resolved)
+    if shifts:
+        _plan_references(source, inventory, shifts, plans, plan_for)
     for change in changes:
         if isinstance(change, AppendRows) and change.rows:
             plan = plan_for(change.sheet)
+            if plan.part in shifts:
+                raise Unsupported("rows appended to a sheet whose rows the same change set deletes or inserts")
             if plan.layout is None:
                 with open_part(source, plan.part) as stream:
                     plan.layout = sheet_layout(stream)
@@ -300,12 +353,19 @@ def prepare(
             if not plan.rewrites_sheet(source):
                 continue  # notes only, and the sheet already points at its notes: the sheet stays as it is
             spools.append(tempfile.TemporaryFile(dir=workdir))  # noqa: SIM115 - PreparedWrite.close() closes it
-            part, formulas = _spool_sheet(source, plan, styles, epoch, edits, observed, spools[-1], resolved)
+            part, formulas = _spool_sheet(
+                source, plan, styles, epoch, edits, observed, spools[-1], resolved, list(shifts.values())
+            )
             deflated[plan.part] = part
             has_formulas |= formulas
-        conflicts = _conflicts(inventory, edits, observed, styles, epoch)
+        checks = [(qualified(edit.sheet, edit.cell), edit.old, observed.get(key), False) for key, edit in edits.items()]
+        for shift in shifts.values():
+            checks += shift.checks()
+        conflicts = _conflicts(inventory, checks, styles, epoch)
         if conflicts:
             raise CellConflict(source, conflicts)
+        for shift in shifts.values():
+            shift.resolve(resolved, styles, read_part(source, shift.comments) if shift.comments else None)
         if writes_values and not has_formulas:
             has_formulas = _any_formulas(source, inventory, set(plans))
         sheet_parts: SheetPartsPlan | None = None
@@ -336,13 +396,24 @@ def prepare(
         def now(name: str) -> bytes:
             return current[name] if name in current else read_part(source, name)
 
+        if shifts:
+            current.update(shifted_parts)
+            current.update(_moved_references(inventory, shifts, now))
+            chain_edits, chain_parts = _unsupported_on_value_error(
+                without_calc_chain, now, inventory.parts, inventory.workbook_part
+            )
+            current.update(chain_edits)
+            remove |= chain_parts
         overrides: dict[str, str] = {}
         defaults: dict[str, str] = {}
         for plan in plans.values():
             if plan.notes is not None:
-                plan.notes.settle(source)
+                plan.notes.settle(source, read_now)
                 for name, content, new in plan.notes.parts():
-                    (add if new else rewrite)[name] = _constant(content)
+                    if new:
+                        add[name] = _constant(content)
+                    else:
+                        current[name] = content
                 overrides.update(plan.notes.overrides)
                 defaults.update(plan.notes.defaults)
         if overrides or defaults:
@@ -495,6 +566,7 @@ def _spool_sheet(
     observed: dict[tuple[str, int, int], OldCell | None],
     spool: IO[bytes],
     resolved: dict[int, Change],
+    shifts: list[_Shift],
 ) -> tuple[DeflatedPart, bool]:
     """Rewrite one sheet into ``spool``, deflated; and whether the sheet holds formulas."""
     if plan.layout is not None:
@@ -530,18 +602,26 @@ def _spool_sheet(
         tail_edits.append(plan.notes.tail)
     if plan.validations:
         tail_edits.append(lambda tail: _edit_validations(tail, plan.validations, resolved))
+    own = next((shift for shift in shifts if shift.part == plan.part), None)
+    head_edits = list(plan.head_edits)
+    if own is not None:
+        head_edits.append(_refusing(partial(shift_sheet_head, shift=own.shift)))
+    for shift in shifts:  # validations set in this change set are numbered as read: moved after
+        tail_edits.append(_refusing(partial(shift_sheet_tail, shift=shift.shift, host_sheet=plan.name)))
     rewrite = SheetRewrite(
         cells,
         seen=seen,
         date_style=_date_style(styles),
         epoch=epoch,
         tail=_chained(tail_edits),
-        head=_chained(plan.head_edits),
+        head=_chained(head_edits),
     )
     formulas = _FormulaSpotter()
     deflating = DeflatingSpool(spool)  # compresses in a thread while the rows are rewritten here
     try:
         with open_part(source, plan.part) as stream:
+            if shifts:
+                stream = cast(IO[bytes], _shifted_stream(stream, plan, own, shifts))
             for chunk in rewrite_sheet(stream, rewrite):
                 formulas.look(chunk)
                 deflating.write(chunk)
@@ -549,6 +629,240 @@ def _spool_sheet(
         deflating.abandon()
         raise
     return deflating.finish(), formulas.found
+
+
+# -- rows deleted or inserted: everything below them moves, and every reference to them
+
+
+@dataclass
+class _Shift:
+    """The rows one sheet loses or gains, and what the deleted ones held (for checks and undo)."""
+
+    part: str
+    name: str
+    shift: RowShift
+    changes: list[DeleteRows | InsertRows]
+    comments: str | None = None  # its notes part, read before the rows move
+    deleted: dict[int, dict[int, OldCell]] = field(default_factory=dict)  # old row -> column -> cell
+
+    def removed(self, row: int, xml: bytes) -> None:
+        cells: dict[int, OldCell] = {}
+        for match in _CELL.finditer(xml):
+            attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+            ref = attributes.get(b"r")
+            if ref is None:
+                raise Unsupported(f"a cell of row {row} has no r= attribute")
+            column = column_index(re.sub(r"[0-9]", "", ref.decode("ascii")))
+            cells[column] = _old_cell(attributes, match.group(2) or b"")
+        self.deleted[row] = cells
+
+    def checks(self) -> list[Check]:
+        """Each deleted row's cells against the text the ChangeSet says was read there."""
+        found: list[Check] = []
+        for change in self.changes:
+            if isinstance(change, DeleteRows):
+                for row, values in zip(change.rows, change.values, strict=True):
+                    cells = self.deleted.get(row, {})
+                    for letter, seen in values.items():
+                        where = qualified(self.name, f"{letter}{row}")
+                        found.append((where, seen, cells.get(column_index(letter)), True))
+        return found
+
+    def resolve(self, resolved: dict[int, Change], styles: StyleBook, comments_xml: bytes | None) -> None:
+        """Keep each deleted row's notes, fills and formats in its change, so undo puts them back."""
+        notes = note_texts(comments_xml) if comments_xml is not None else {}
+        for change in self.changes:
+            if not isinstance(change, DeleteRows):
+                continue
+            attributes: list[dict[str, dict[str, str]]] = []
+            for row in change.rows:
+                found: dict[str, dict[str, str]] = {}
+                for column, cell in self.deleted.get(row, {}).items():
+                    entry: dict[str, str] = {}
+                    fill = styles.fill(cell.style)
+                    if fill:
+                        entry["fill"] = fill
+                    if styles.number_format(cell.style) != "General":
+                        entry["format"] = styles.number_format(cell.style)
+                    if entry:
+                        found[column_letter(column)] = entry
+                for (note_row, column), text in notes.items():
+                    if note_row == row:
+                        found.setdefault(column_letter(column), {})["note"] = text
+                attributes.append(found)
+            resolved[id(change)] = replace(change, attributes=tuple(attributes))
+
+
+def _row_shifts(
+    inventory: XlsxInventory, changes: ChangeSet, plan_for: Callable[[str], _SheetPlan]
+) -> dict[str, _Shift]:
+    """The rows each sheet loses or gains, by sheet part."""
+    grouped: dict[str, list[DeleteRows | InsertRows]] = {}
+    for change in changes:
+        if isinstance(change, DeleteRows | InsertRows) and change.rows:
+            grouped.setdefault(plan_for(change.sheet).part, []).append(change)
+        elif isinstance(change, SetColumnFormat) and any(
+            isinstance(c, DeleteRows | InsertRows) and c.sheet == change.sheet for c in changes
+        ):
+            raise Unsupported("a column format with rows deleted or inserted on the same sheet")
+    shifts: dict[str, _Shift] = {}
+    for part, found in grouped.items():
+        kinds = {type(change) for change in found}
+        if len(kinds) > 1 or (InsertRows in kinds and len(found) > 1):
+            raise Unsupported("rows both deleted and inserted, or inserted twice, on one sheet in one change set")
+        name = plan_for(found[0].sheet).name
+        rows = [row for change in found for row in change.rows]
+        try:
+            if DeleteRows in kinds:
+                shift = RowShift.deleting(name, rows, sheets=inventory.sheet_names)
+            else:
+                shift = RowShift.inserting(name, rows, sheets=inventory.sheet_names)
+        except ValueError as error:
+            raise InvalidChange(f"{name}: {error}") from None
+        rels = rels_path(part)
+        comments = None
+        if rels in inventory.parts:
+            targets = _unsupported_on_value_error(find_relationships, read_part(inventory.path, rels), COMMENTS_TYPE)
+            comments = _target(part, targets[0][1]) if targets else None
+        shifts[part] = _Shift(part, name, shift, found, comments)
+    return shifts
+
+
+def _refusing(edit: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """A part edit that turns a reference it cannot move into a refusal to write."""
+
+    def guarded(xml: bytes) -> bytes:
+        try:
+            return edit(xml)
+        except CannotShift as error:
+            raise WriteRefused(
+                f"cannot move rows: {error.reason}",
+                hint="remove or change that first, or delete the rows in Excel",
+            ) from None
+
+    return guarded
+
+
+def _shifted_stream(stream: IO[bytes], plan: _SheetPlan, own: _Shift | None, shifts: list[_Shift]) -> ShiftedSheet:
+    def formula(text: str) -> str:
+        for shift in shifts:
+            text = shift_formula(text, shift.shift, host_sheet=plan.name)
+        return text
+
+    def array_range(ref: str) -> str | None:
+        return shift_range(ref, own.shift) if own is not None else ref
+
+    move = RowMove(own.shift.new_row, own.shift.first_affected) if own is not None else None
+    return ShiftedSheet(
+        stream,
+        move=move,
+        formula=_refusing_text(formula),
+        array_range=array_range,
+        on_host=own is not None,
+        removed=own.removed if own is not None else None,
+    )
+
+
+def _refusing_text(edit: Callable[[str], str]) -> Callable[[str], str]:
+    def guarded(text: str) -> str:
+        try:
+            return edit(text)
+        except CannotShift as error:
+            raise WriteRefused(f"cannot move rows: {error.reason}", hint="change that formula first") from None
+
+    return guarded
+
+
+def _plan_insert(plan: _SheetPlan, change: InsertRows, styles: StyleBook, notes: list[tuple[SetNote, int]]) -> None:
+    """Plan the cells of inserted rows (their numbers are final), with the notes, fills and
+    formats undo kept for them."""
+    for index, (row, values) in enumerate(zip(change.rows, change.values, strict=True)):
+        for letter, value in values.items():
+            _check_value(value, qualified(change.sheet, f"{letter}{row}"))
+            plan.cell(row, column_index(letter)).value = value
+        attributes = change.attributes[index] if change.attributes else {}
+        for letter, entry in attributes.items():
+            cell = plan.cell(row, column_index(letter))
+            if "fill" in entry:
+                cell.steps.append(partial(styles.with_fill, rgb=entry["fill"]))
+            if "format" in entry:
+                cell.steps.append(partial(styles.with_number_format, code=entry["format"]))
+            if "note" in entry:
+                notes.append((SetNote(change.sheet, row, letter, entry["note"]), row))
+
+
+def _moved_anchors(source: Path, inventory: XlsxInventory, shift: _Shift) -> dict[str, bytes]:
+    """The shifted sheet's notes, their VML boxes, threaded comments and drawings, moved with its rows."""
+    rels = rels_path(shift.part)
+    if rels not in inventory.parts:
+        return {}
+    rels_xml = read_part(source, rels)
+    moved: dict[str, bytes] = {}
+    movers: list[tuple[str, Callable[..., bytes]]] = [
+        (COMMENTS_TYPE, shift_comments),
+        (VML_DRAWING_TYPE, shift_vml),
+        (_THREADED_COMMENTS_TYPE, shift_threaded_comments),
+        (_DRAWING_TYPE, shift_drawing),
+    ]
+    for rel_type, mover in movers:
+        for _, target in _unsupported_on_value_error(find_relationships, rels_xml, rel_type):
+            part = _target(shift.part, target)
+            if part in inventory.parts:
+                old = read_part(source, part)
+                new = _refusing(partial(mover, new_row=shift.shift.new_row))(old)
+                if new != old:
+                    moved[part] = new
+    return moved
+
+
+def _plan_references(
+    source: Path,
+    inventory: XlsxInventory,
+    shifts: dict[str, _Shift],
+    plans: dict[str, _SheetPlan],
+    plan_for: Callable[[str], _SheetPlan],
+) -> None:
+    """Mark the other sheets whose formulas name a shifted sheet: they are rewritten too."""
+    names = [shift.name.casefold() for shift in shifts.values()]
+    for sheet in inventory.sheets:
+        if sheet.part in shifts:
+            continue
+        with open_part(source, sheet.part) as stream:
+            chunks = iter(lambda: stream.read(_SPOOL_CHUNK), b"")
+            if any(name in text.casefold() for text in formula_texts(chunks) for name in names):
+                plan_for(sheet.name).moving = True
+    for part in shifts:
+        plans.setdefault(part, _SheetPlan(part, shifts[part].name)).moving = True
+
+
+def _moved_references(
+    inventory: XlsxInventory, shifts: dict[str, _Shift], read: Callable[[str], bytes]
+) -> dict[str, bytes]:
+    """Defined names, tables, charts and pivot caches, their references to moved rows moved."""
+    moved: dict[str, bytes] = {}
+
+    def edit(part: str, change: Callable[[bytes], bytes]) -> None:
+        old = moved.get(part) or read(part)
+        new = _refusing(change)(old)
+        if new != old:
+            moved[part] = new
+
+    owners: dict[str, str] = {}  # table part -> the sheet it is on
+    for sheet in inventory.sheets:
+        rels = rels_path(sheet.part)
+        if rels in inventory.parts:
+            for _, target in _unsupported_on_value_error(find_relationships, read(rels), _TABLE_TYPE):
+                owners[_target(sheet.part, target)] = sheet.name
+    for shift in shifts.values():
+        edit(inventory.workbook_part, partial(shift_defined_names, shift=shift.shift))
+        for table, owner in owners.items():
+            edit(table, partial(shift_table_part, shift=shift.shift, host_sheet=owner))
+        for part in inventory.parts:
+            if part.startswith("xl/charts/chart") and part.endswith(".xml"):
+                edit(part, partial(shift_chart_part, shift=shift.shift))
+            elif part.startswith("xl/pivotCache/pivotCacheDefinition") and part.endswith(".xml"):
+                edit(part, partial(shift_pivot_cache, shift=shift.shift))
+    return moved
 
 
 def _chained(edits: list[Callable[[bytes], bytes]]) -> Callable[[bytes], bytes] | None:
@@ -666,17 +980,16 @@ def _date_style(styles: StyleBook) -> Callable[[int, CellValue], int]:
     return date_style
 
 
-def _conflicts(
-    inventory: XlsxInventory,
-    edits: dict[tuple[str, int, int], CellEdit],
-    observed: dict[tuple[str, int, int], OldCell | None],
-    styles: StyleBook,
-    epoch: dt.datetime,
-) -> list[str]:
+Check = tuple[str, str, OldCell | None, bool]
+"""A cell to check before writing: where, the text read, what the file holds, and whether a
+formula there counts by its cached value (a row to delete) or always conflicts (a cell to overwrite)."""
+
+
+def _conflicts(inventory: XlsxInventory, checks: list[Check], styles: StyleBook, epoch: dt.datetime) -> list[str]:
     """The cells whose value is no longer the one the ChangeSet says was read."""
     wanted = {
         int(old.value)
-        for old in observed.values()
+        for _, _, old, _ in checks
         if old is not None and old.kind == "s" and old.value is not None and old.value.strip().isdigit()
     }
     shared: dict[int, str] = {}
@@ -689,10 +1002,12 @@ def _conflicts(
         except ValueError as error:
             raise Unsupported(f"sharedStrings.xml: {error}") from None
     found: list[str] = []
-    for key, edit in edits.items():
-        texts = _texts(observed.get(key), styles, epoch, shared)
-        if texts is None or edit.old not in texts:
-            found.append(qualified(edit.sheet, edit.cell))
+    for where, seen, old, cached in checks:
+        if cached and old is not None and old.formula:
+            old = replace(old, formula=False)
+        texts = _texts(old, styles, epoch, shared)
+        if texts is None or seen not in texts:
+            found.append(where)
     return found
 
 
@@ -853,25 +1168,25 @@ class _Notes:
     @classmethod
     def plan(
         cls,
-        source: Path,
+        read: Callable[[str], bytes],
         inventory: XlsxInventory,
         sheet_part: str,
-        changes: list[SetNote],
+        changes: list[tuple[SetNote, int]],
         names: _PartNames,
         resolved: dict[int, Change],
     ) -> _Notes:
+        """Plan the notes of one sheet: each change with the row it lands on (rows may move);
+        ``read`` gives parts as they are so far (moved with their rows)."""
         rels_part = rels_path(sheet_part)
-        rels_xml = read_part(source, rels_part) if rels_part in inventory.parts else None
+        rels_xml = read(rels_part) if rels_part in inventory.parts else None
         found = _unsupported_on_value_error(find_relationships, rels_xml, COMMENTS_TYPE)
         comments_part = _target(sheet_part, found[0][1]) if found else names.new("xl/comments{}.xml")
-        old_comments = read_part(source, comments_part) if found else None
-        writes = [
-            NoteWrite(change.row, column_index(change.column), change.text, change.ours_only) for change in changes
-        ]
+        old_comments = read(comments_part) if found else None
+        writes = [NoteWrite(row, column_index(change.column), change.text, change.ours_only) for change, row in changes]
         comments_xml, results = _unsupported_on_value_error(edit_comments, old_comments, writes, author=NOTE_AUTHOR)
         before: dict[tuple[int, int], str | None] = {}
         after: dict[tuple[int, int], str | None] = {}
-        for change, result in zip(changes, results, strict=True):
+        for (change, _), result in zip(changes, results, strict=True):
             resolved[id(change)] = replace(change, text=result.text, old=result.old)
             before.setdefault((result.row, result.column), result.old)
             after[(result.row, result.column)] = result.text
@@ -921,13 +1236,13 @@ class _Notes:
             self.defaults["vml"] = VML_CONTENT_TYPE
         return _unsupported_on_value_error(with_legacy_drawing, tail, self.vml_rel)
 
-    def settle(self, source: Path) -> None:
+    def settle(self, source: Path, read: Callable[[str], bytes]) -> None:
         """Edit (or make) the VML drawing, once the tail has named it."""
         if self.vml_part is None:  # the sheet was not streamed: its tail points at a drawing already
             with open_part(source, self.sheet_part) as stream:
                 self.tail(sheet_tail(stream))
         assert self.vml_part is not None
-        old = None if self.vml_new else read_part(source, self.vml_part)
+        old = None if self.vml_new else read(self.vml_part)
         self.vml_xml = _unsupported_on_value_error(edit_vml, old, self.added, self.removed)
         if not self.vml_new and self.vml_xml == old:
             self.vml_xml = None

@@ -416,6 +416,30 @@ def plan_sheet_changes(
     return plan
 
 
+def without_calc_chain(
+    read: Callable[[str], bytes], names: Collection[str], workbook_part: str = "xl/workbook.xml"
+) -> tuple[dict[str, bytes], set[str]]:
+    """The edits that drop the calculation chain: the rewritten workbook rels and content types,
+    and the parts to remove (none when there is no chain).
+
+    The chain lists formula cells by address; once rows move it points at the wrong cells,
+    which Excel reports as a damaged file. Without one, Excel builds it again on open.
+    """
+    present = set(names)
+    rels_part = rels_path(workbook_part)
+    if rels_part not in present:
+        return {}, set()
+    rels_xml = read(rels_part)
+    base = posixpath.dirname(workbook_part)
+    chain = [rel for rel in _relationships(rels_xml) if rel.type == _CALC_CHAIN and not rel.external]
+    parts = {resolve_target(base, rel.target) for rel in chain} & present
+    if not chain:
+        return {}, set()
+    types = _without_overrides(read("[Content_Types].xml"), parts)
+    rewrite = {rels_part: _without_relationships(rels_xml, {rel.id for rel in chain}), "[Content_Types].xml": types}
+    return rewrite, parts | ({rels_path(part) for part in parts} & present)
+
+
 def _put(plan: SheetPartsPlan, present: set[str], name: str, content: bytes) -> None:
     (plan.rewrite if name in present else plan.add)[name] = content
 

@@ -340,6 +340,13 @@ def _empty_comments(author: str) -> str:
     )
 
 
+def note_texts(comments_xml: bytes) -> dict[tuple[int, int], str]:
+    """Every note of a comments part as ``{(row, column): text}``, its text as Excel shows it."""
+    element = parse_part(decode_part(comments_xml, "the comments part")[0], "the comments part")
+    ns = element.tag[1:].partition("}")[0]
+    return {_cell(comment.get("ref", "")): _plain_text(comment, ns) for comment in element.iter(f"{{{ns}}}comment")}
+
+
 def edit_comments(
     comments_xml: bytes | None, writes: Sequence[NoteWrite], *, author: str = "sheetcrm"
 ) -> tuple[bytes, list[NoteResult]]:

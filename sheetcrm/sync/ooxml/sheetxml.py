@@ -570,8 +570,11 @@ def column_cells(
                     yield row, column, _old_cell(attributes, match.group(3) or b"")
 
 
-def _complete_rows(buffer: bytes, source: IO[bytes], chunk_size: int) -> Iterator[bytes]:
-    """The rows of ``<sheetData>`` (``buffer`` starts just inside it), as slices of whole rows."""
+def _complete_rows(
+    buffer: bytes, source: IO[bytes], chunk_size: int, *, rest: list[bytes] | None = None
+) -> Iterator[bytes]:
+    """The rows of ``<sheetData>`` (``buffer`` starts just inside it), as slices of whole rows;
+    ``rest`` gets what follows them, from ``</sheetData>`` on."""
     while True:
         end = buffer.find(b"</sheetData>")
         if end >= 0:
@@ -581,6 +584,8 @@ def _complete_rows(buffer: bytes, source: IO[bytes], chunk_size: int) -> Iterato
             complete = closed + len(b"</row>") if closed >= 0 else 0
         yield buffer[:complete]
         if end >= 0:
+            if rest is not None:
+                rest.append(buffer[end:])
             return
         chunk = source.read(chunk_size)
         if not chunk:
