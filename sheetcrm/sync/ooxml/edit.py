@@ -823,7 +823,8 @@ def _plan_references(
     plan_for: Callable[[str], _SheetPlan],
 ) -> None:
     """Mark the other sheets whose formulas name a shifted sheet: they are rewritten too."""
-    names = [shift.name.casefold() for shift in shifts.values()]
+    # as a formula spells it: quoted names double their apostrophes ('Bob''s Data'!A1)
+    names = [shift.name.replace("'", "''").casefold() for shift in shifts.values()]
     for sheet in inventory.sheets:
         if sheet.part in shifts:
             continue
