@@ -1,5 +1,5 @@
-"""Benchmark: read a customers sheet into a Table, and apply a 1%-of-cells edit, against
-plain pandas + openpyxl, side by side in one run.
+"""Benchmark: read a customers sheet into a Table, apply a 1%-of-cells edit, and delete 1% of
+the rows, against plain pandas + openpyxl, side by side in one run.
 
     python bench/read_write.py                      # 10k and 100k rows
     python bench/read_write.py --rows 1000000       # the 1M-row sheet (baseline skipped: see below)
@@ -12,8 +12,11 @@ dtype=str)`` to read, and ``openpyxl.load_workbook`` / edit / ``save`` to write.
 The write task applies a ChangeSet that edits 1% of the sheet's cells (14% of the rows of
 one column). It is built by reading the sheet in a child of its own and saved as JSON, so
 the timed child only loads it and applies it: the time and memory of the write itself, which
-is what the baseline's load/edit/save does too. Above ``--baseline-max-rows`` (200,000) the
-baseline is skipped: openpyxl needs minutes and gigabytes there.
+is what the baseline's load/edit/save does too. The delete task deletes every 100th data row
+the same way (a dedupe merging 1% of the customers); its baseline is what a pandas script does,
+``read_excel``, ``drop`` and ``to_excel`` (openpyxl's own ``delete_rows`` moves every cell below
+once per row: hours here), which keeps neither styles nor formulas. Above
+``--baseline-max-rows`` (200,000) the baseline is skipped: openpyxl needs minutes and gigabytes there.
 """
 
 from __future__ import annotations
@@ -69,6 +72,33 @@ def case_sheetcrm_plan(path: Path) -> dict[str, object]:
     return {"cells": len(rows)}
 
 
+def deleted_rows(rows: int) -> range:
+    """Rows to delete: every 100th data row."""
+    return range(3, rows + 2, 100)
+
+
+def case_sheetcrm_plan_delete(path: Path) -> dict[str, object]:
+    """Not timed: the ChangeSet the delete case applies (each row with the text seen in it)."""
+    import sheetcrm
+
+    table = sheetcrm.sync.workbook.open_workbook(path)["Customers"]
+    changes = sheetcrm.ChangeSet("bench")
+    rows = deleted_rows(len(table))
+    seen = {row: {table.letter(f): table.value(row, f) for f in table.frame.columns} for row in rows}
+    changes.delete("Customers", {row: {k: v for k, v in values.items() if v} for row, values in seen.items()})
+    path.with_suffix(".changes.json").write_text(changes.to_json(), encoding="utf-8")
+    return {"rows": len(rows)}
+
+
+def case_baseline_delete(path: Path) -> dict[str, object]:
+    import pandas as pd
+
+    frame = pd.read_excel(path, sheet_name="Customers", engine="openpyxl", dtype=str, keep_default_na=False)
+    gone = [row - 2 for row in deleted_rows(len(frame))]  # sheet row 2 is frame index 0
+    frame.drop(index=gone).to_excel(path, sheet_name="Customers", index=False, engine="openpyxl")
+    return {"rows": len(gone)}
+
+
 def case_sheetcrm_write(path: Path) -> dict[str, object]:
     import sheetcrm
 
@@ -97,6 +127,9 @@ CASES = {
     "sheetcrm-plan": case_sheetcrm_plan,
     "sheetcrm-write": case_sheetcrm_write,
     "baseline-write": case_baseline_write,
+    "sheetcrm-plan-delete": case_sheetcrm_plan_delete,
+    "sheetcrm-delete": case_sheetcrm_write,  # applies whichever ChangeSet was planned
+    "baseline-delete": case_baseline_delete,
 }
 
 
@@ -120,7 +153,7 @@ def child(case: str, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--tasks", nargs="+", choices=["read", "write"], default=["read", "write"])
+    parser.add_argument("--tasks", nargs="+", choices=["read", "write", "delete"], default=["read", "write", "delete"])
     parser.add_argument("--cache", type=Path, default=HERE / ".cache")
     parser.add_argument("--baseline-max-rows", type=int, default=200_000)
     parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
@@ -147,9 +180,11 @@ def main() -> None:
                     continue
                 if who == "sheetcrm" and task == "write":
                     run_child("sheetcrm-plan", work)
+                if who == "sheetcrm" and task == "delete":
+                    run_child("sheetcrm-plan-delete", work)
                 results[who] = run_child(f"{who}-{task}", work)
             ours, base = results["sheetcrm"], results["baseline"]
-            label = "read into a Table" if task == "read" else "apply 1% cell edits"
+            label = {"read": "read into a Table", "write": "apply 1% cell edits", "delete": "delete 1% of rows"}[task]
             print(
                 f"{rows:>9}  {label:<22} {ours['seconds']:>7.2f} s {ours['peak_mb']:>5.0f} MB"
                 f" {base['seconds']:>9.2f} s {base['peak_mb']:>5.0f} MB"

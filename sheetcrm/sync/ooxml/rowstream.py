@@ -33,7 +33,8 @@ from sheetcrm.sync.ooxml.sheetxml import (
 __all__ = ["RowMove", "ShiftedSheet"]
 
 _ROW = re.compile(rb"<row\b[^>]*?(?:/>|>.*?</row>)", re.S)
-_CELL_NUMBER = re.compile(rb'(<c r="[A-Z]{1,3})[0-9]+"')
+_CELL_OPEN = b'<c r="'
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]+)"')
 _CELL_REF_NOT_FIRST = re.compile(rb'<c\s(?!r=")')
 _FORMULA = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"')
@@ -141,9 +142,13 @@ class ShiftedSheet:
                     self._removed(old, match.group(0))
                 continue
             if new != old:
-                number = b"%d" % new
-                xml = b'<row r="' + number + xml[len(b'<row r="') + len(b"%d" % old) :]
-                xml = _CELL_NUMBER.sub(b"\\g<1>" + number + b'"', xml)
+                xml = b'<row r="%d' % new + xml[len(b'<row r="') + len(b"%d" % old) :]
+                # every cell of the row starts <c r="LETTERS{old}": its first "{old}\"" is that number
+                before, after = b'%d"' % old, b'%d"' % new
+                if set(_CELL_ROW.findall(xml)) - {before[:-1]}:
+                    raise Unsupported(f"a cell of row {old} whose reference names another row")
+                cells = xml.split(_CELL_OPEN)
+                xml = _CELL_OPEN.join([cells[0], *(cell.replace(before, after, 1) for cell in cells[1:])])
             pieces.append(xml)
         if rows[position:].strip():
             raise Unsupported("something other than rows in <sheetData>")
