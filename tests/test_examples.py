@@ -37,3 +37,20 @@ def test_edit_in_place_changes_only_the_edited_sheet_and_styles(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "'append': 1" in done.stdout
     assert "changed: xl/styles.xml, xl/worksheets/sheet1.xml\n" in done.stdout
+
+
+def test_delete_rows_moves_formulas_and_notes_and_undo_moves_them_back() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "delete_rows.py")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "before: Summary!B1 =COUNTA(Customers!A2:A11), B2 =Customers!B8; note on ['B8']",
+        "after : Summary!B1 =COUNTA(Customers!A2:A9), B2 =Customers!B6; note on ['B6']",
+        "undone: Summary!B1 =COUNTA(Customers!A2:A11), B2 =Customers!B8; note on ['B8']",
+    ]
