@@ -4,7 +4,7 @@ Deleting rows renumbers the rows below and moves whatever points at them, so mor
 change than for a cell edit, but only parts that can hold such references: the sheet itself,
 other sheets' formulas, workbook.xml's names, tables, charts, pivot caches, notes and drawings.
 Everything else stays the same compressed bytes. A report sheet adds its own parts and touches
-only the workbook's lists of sheets, parts and styles. LibreOffice opens every result.
+only the workbook's lists of sheets, parts and styles; deleting it takes those parts along. LibreOffice opens every result.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 import python_calamine
 
 import sheetcrm
-from sheetcrm.sync.changeset import CellStyle, ChangeSet, Chart, ChartSeries
+from sheetcrm.sync.changeset import CellStyle, ChangeSet, Chart, ChartSeries, DeleteSheet
 from sheetcrm.sync.preflight import inspect_xlsx
 from sheetcrm.sync.values import to_text
 from sheetcrm.sync.workbook import open_workbook
@@ -168,6 +168,26 @@ def test_a_report_sheet_adds_its_parts_and_touches_only_the_lists(name: str, rep
     assert sheet["A1"].font.b and sheet["B2"].number_format == "#,##0.00" and sheet["C2"].is_date
     assert sheet.freeze_panes == "A2"
     assert len(sheet._charts) == 1
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_deleting_the_report_takes_its_parts_along(name: str, reports: dict[str, Path], tmp_path: Path) -> None:
+    path = tmp_path / name
+    shutil.copyfile(reports[name], path)
+    changes = ChangeSet("drop report")
+    changes.add(DeleteSheet(REPORT))
+    sheetcrm.open_workbook(path).apply(changes)
+    before, after = entries(HERE / "corpus" / name), entries(path)
+    assert set(after) == set(before) - {"xl/calcChain.xml"}
+    assert inspect_xlsx(path).sheet_names == inspect_xlsx(HERE / "corpus" / name).sheet_names
+    changed = {part for part in after if before[part] != after[part]}
+    assert changed <= {
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "[Content_Types].xml",
+        "docProps/app.xml",
+        "xl/styles.xml",
+    }
 
 
 @pytest.mark.slow
