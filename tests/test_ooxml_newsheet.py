@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 import openpyxl
 import pytest
 import xlsxwriter
+from conftest import CUSTOMERS, write_xlsx
 from python_calamine import CalamineWorkbook
 
 from sheetcrm.errors import InvalidChange
@@ -26,7 +27,6 @@ from sheetcrm.sync.ooxml.newsheet import SheetPartsPlan, plan_sheet_changes
 from sheetcrm.sync.ooxml.package import part_names, read_part, rewrite_package
 from sheetcrm.sync.ooxml.styles import DEFAULT_STYLES, StyleBook
 from sheetcrm.sync.preflight import inspect_xlsx, resolve_target
-from tests.conftest import CUSTOMERS, write_xlsx
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"

@@ -21,13 +21,13 @@ from typing import Any
 import openpyxl
 import pytest
 import python_calamine
+from test_lossless_edits import entries
 
 import sheetcrm
 from sheetcrm.sync.changeset import CellStyle, ChangeSet, Chart, ChartSeries, DeleteSheet
 from sheetcrm.sync.preflight import inspect_xlsx
 from sheetcrm.sync.values import to_text
 from sheetcrm.sync.workbook import open_workbook
-from tests.fidelity.test_lossless_edits import entries
 
 HERE = Path(__file__).resolve().parent
 MANIFEST: dict[str, dict[str, Any]] = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
