@@ -10,15 +10,20 @@ from pathlib import Path
 from conftest import ROOT
 
 
-def test_quickstart(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py"), str(tmp_path)],
+def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``examples/NAME`` as a user runs it, with the checkout importable."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name), *args],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=120,
         check=False,
     )
+
+
+def test_quickstart(tmp_path: Path) -> None:
+    done = run_example("quickstart.py", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "500 customers" in done.stdout
     assert "fill" in done.stdout and "VIP: call monthly" in done.stdout
@@ -26,28 +31,14 @@ def test_quickstart(tmp_path: Path) -> None:
 
 
 def test_edit_in_place_changes_only_the_edited_sheet_and_styles(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "edit_in_place.py")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-        check=False,
-    )
+    done = run_example("edit_in_place.py")
     assert done.returncode == 0, done.stderr
     assert "'append': 1" in done.stdout
     assert "changed: xl/styles.xml, xl/worksheets/sheet1.xml\n" in done.stdout
 
 
 def test_delete_rows_moves_formulas_and_notes_and_undo_moves_them_back() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "delete_rows.py")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-        check=False,
-    )
+    done = run_example("delete_rows.py")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "before: Summary!B1 =COUNTA(Customers!A2:A11), B2 =Customers!B8; note on ['B8']",

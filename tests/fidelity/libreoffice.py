@@ -122,6 +122,27 @@ class Result:
         return self
 
 
+def convert_to_xlsx(paths: list[Path], outdir: Path, *, profile: Path) -> subprocess.CompletedProcess[str]:
+    """One ``soffice --convert-to xlsx`` run over ``paths`` (LibreOffice opens and saves each
+    anew); a throw-away user profile at ``profile``. The caller checks the files in ``outdir``."""
+    return subprocess.run(
+        [
+            soffice_path() or "soffice",
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(outdir),
+            *(str(path) for path in paths),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
 def soffice_path() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 

@@ -15,7 +15,6 @@ import posixpath
 import re
 import shutil
 import struct
-import subprocess
 import warnings
 import zipfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import openpyxl
 import pytest
 import python_calamine
+from libreoffice import convert_to_xlsx
 
 import sheetcrm
 from sheetcrm.sync.changeset import ChangeSet, ValidationRule
@@ -175,23 +175,7 @@ def test_only_the_edited_parts_change(name: str, results: dict[str, tuple[Path, 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_every_result(results: dict[str, tuple[Path, dict[str, int]]], tmp_path: Path) -> None:
-    paths = [str(path) for path, _ in results.values()]
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(tmp_path / "out"),
-            *paths,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = convert_to_xlsx([path for path, _ in results.values()], tmp_path / "out", profile=tmp_path / "profile")
     assert done.returncode == 0, done.stderr
     for name, (_, rows) in results.items():
         converted = tmp_path / "out" / (Path(name).stem + ".xlsx")

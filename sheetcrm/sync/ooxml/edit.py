@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast, get_args
 
 from sheetcrm.errors import CellConflict, InvalidChange, WriteRefused
 from sheetcrm.sync.a1 import MAX_CELL_TEXT, MAX_ROWS, column_index, column_letter, qualified
@@ -119,21 +119,8 @@ from sheetcrm.sync.values import number_text, to_text
 
 __all__ = ["SUPPORTED_CHANGES", "PreparedWrite", "Unsupported", "prepare", "supports"]
 
-SUPPORTED_CHANGES: tuple[type, ...] = (
-    CellEdit,
-    SetFill,
-    SetNumberFormat,
-    SetColumnFormat,
-    SetNote,
-    SetDropdown,
-    SetValidation,
-    AppendRows,
-    DeleteRows,
-    InsertRows,
-    ReplaceSheet,
-    DeleteSheet,
-)
-"""The kinds of change this writer applies; a ChangeSet holding others goes to openpyxl."""
+SUPPORTED_CHANGES: tuple[type, ...] = get_args(Change)
+"""The kinds of change this writer applies: all of them (layouts it cannot edit still go to openpyxl)."""
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
