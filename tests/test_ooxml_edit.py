@@ -447,3 +447,22 @@ def test_a_deleted_row_edited_meanwhile_is_a_conflict(tmp_path: Path) -> None:
         sheetcrm.open_workbook(path).apply(changes)
     assert raised.value.cells == ["Customers!B3"]
     assert path.read_bytes() == before
+
+
+def test_a_sheet_with_a_dropdown_written_beside_rows_deleted_elsewhere(tmp_path: Path) -> None:
+    path = with_formulas_notes_and_ranges(tmp_path / "crm.xlsx")
+    changes = ChangeSet("dedupe")
+    changes.delete("Customers", {3: {"A": "C-2"}})
+    changes.replace_sheet(
+        "_review", [["pair", "decision"], ["C-1|C-4", ""]], dropdowns={"B2:B2": ["merge", "keep apart"]}
+    )
+    result = sheetcrm.open_workbook(path).apply(changes)
+    book = load_quietly(path)
+    assert book.sheetnames == ["Customers", "Summary", "_review"]
+    assert [(str(v.sqref), v.formula1) for v in book["_review"].data_validations.dataValidation] == [
+        ("B2", '"merge,keep apart"')
+    ]
+    assert book["Customers"]["C8"].value == "=SUM(C2:C6)" and book["Summary"]["A2"].value == "=Customers!C5"
+    assert result.run_id is not None
+    sheetcrm.open_workbook(path).undo(result.run_id)
+    assert load_quietly(path).sheetnames == ["Customers", "Summary"]

@@ -427,6 +427,7 @@ class ReplaceSheet:
     old_hidden: bool = False
     styles: Mapping[str, CellStyle] = field(default_factory=dict)  # range → look; later ranges win per field
     charts: tuple[Chart, ...] = ()
+    dropdowns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # range → choices, e.g. a review column
     kind: ClassVar[str] = "replace-sheet"
 
     def __post_init__(self) -> None:
@@ -435,6 +436,7 @@ class ReplaceSheet:
         object.__setattr__(self, "styles", styles)
         charts = tuple(Chart(**c) if isinstance(c, Mapping) else c for c in self.charts)
         object.__setattr__(self, "charts", charts)
+        object.__setattr__(self, "dropdowns", {ref: tuple(choices) for ref, choices in self.dropdowns.items()})
 
 
 @dataclass(frozen=True)
@@ -559,12 +561,14 @@ class ChangeSet:
         hidden: bool = False,
         styles: Mapping[str, CellStyle] | None = None,
         charts: Sequence[Chart] = (),
+        dropdowns: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """Create or wholly replace a sheet that sheetcrm owns (a report, an issues tab).
 
         ``links`` makes cells links to places in the workbook: ``{"B2": "Customers!E14"}``;
         ``hidden`` hides the sheet (the lists dropdowns read from); ``styles`` gives ranges a
-        look (``{"A1:F1": CellStyle(bold=True, fill="DDEBF7")}``); ``charts`` adds native charts.
+        look (``{"A1:F1": CellStyle(bold=True, fill="DDEBF7")}``); ``charts`` adds native charts;
+        ``dropdowns`` puts lists on ranges (``{"B2:B40": ["merge", "keep apart"]}``).
         """
         self.add(
             ReplaceSheet(
@@ -576,6 +580,7 @@ class ChangeSet:
                 hidden=hidden,
                 styles=dict(styles or {}),
                 charts=tuple(charts),
+                dropdowns={ref: tuple(choices) for ref, choices in (dropdowns or {}).items()},
             )
         )
 

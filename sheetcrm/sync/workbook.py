@@ -128,12 +128,15 @@ class Workbook:
         dry_run: bool = False,
         command: str = "",
         out: str | Path | None = None,
+        run_id: str | None = None,
         _undoes: str | None = None,
     ) -> ApplyResult:
         """Apply a ChangeSet as one unit: backed up, atomic, logged for undo.
 
         ``dry_run`` only checks and returns the preview. ``out`` writes the result to a
-        new file and leaves this one untouched. Raises a ``WriteRefused`` error, with the
+        new file and leaves this one untouched. ``run_id`` names the run (from
+        :func:`~sheetcrm.sync.runlog.new_run_id`) when the changes must carry it, as dedupe's
+        archive rows do; by default one is made. Raises a ``WriteRefused`` error, with the
         workbook unchanged, when it is open elsewhere, changed since read, or would lose
         content.
         """
@@ -146,7 +149,7 @@ class Workbook:
                 outcome = self.backend.apply(changes, out=target)
             self._tables.clear()
             # a copy written elsewhere is not a run of this workbook: nothing to undo here
-            run_id = new_run_id() if target is None else None
+            run_id = (run_id or new_run_id()) if target is None else None
             log = self.run_log
             if log is not None and run_id is not None:
                 log.append(

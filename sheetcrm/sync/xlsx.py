@@ -650,6 +650,10 @@ def _apply_one(book: OpenpyxlWorkbook, change: Change) -> Change:
             sheet[address].style = "Hyperlink"
         if change.freeze:
             sheet.freeze_panes = change.freeze
+        for ref, choices in change.dropdowns.items():
+            dropdown = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
+            dropdown.add(ref)
+            sheet.add_data_validation(dropdown)
         for letter, width in change.column_widths.items():
             sheet.column_dimensions[letter].width = width
         if change.hidden:

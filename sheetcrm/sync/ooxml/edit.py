@@ -265,9 +265,7 @@ def prepare(
             plans[found.part] = _SheetPlan(found.part, found.name)
         return plans[found.part]
 
-    shifts = _row_shifts(inventory, changes, plan_for)
-    if shifts and sheet_changes:
-        raise Unsupported("rows deleted or inserted in the same change set as whole sheets")
+    shifts = _row_shifts(inventory, changes, plan_for)  # not on a sheet replaced or deleted: plan_for refuses
 
     def moved(sheet: str, row: int) -> int | None:
         """Where a row numbered as read ends up (None: deleted): cell changes follow their rows."""
@@ -387,7 +385,8 @@ def prepare(
 
         if shifts:
             current.update(shifted_parts)
-            current.update(_moved_references(inventory, shifts, now))
+            references = _moved_references(inventory, shifts, now)
+            current.update({name: content for name, content in references.items() if name not in remove})
             chain_edits, chain_parts = _unsupported_on_value_error(
                 without_calc_chain, now, inventory.parts, inventory.workbook_part
             )

@@ -42,7 +42,16 @@ from xml.sax.saxutils import escape, unescape
 
 from sheetcrm.errors import InvalidChange
 from sheetcrm.sync.a1 import MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS, column_index, column_letter, quote_sheet
-from sheetcrm.sync.changeset import CHART_TYPES, CellStyle, CellValue, Chart, ChartSeries, DeleteSheet, ReplaceSheet
+from sheetcrm.sync.changeset import (
+    CHART_TYPES,
+    CellStyle,
+    CellValue,
+    Chart,
+    ChartSeries,
+    DeleteSheet,
+    ReplaceSheet,
+    SetDropdown,
+)
 from sheetcrm.sync.ooxml.notes import (
     XmlNode,
     add_relationship,
@@ -58,6 +67,7 @@ from sheetcrm.sync.ooxml.notes import (
 from sheetcrm.sync.ooxml.package import PartWriter
 from sheetcrm.sync.ooxml.sheetxml import Unsupported, date_serial, text_xml
 from sheetcrm.sync.ooxml.styles import StyleBook
+from sheetcrm.sync.ooxml.validations import dropdown_element
 from sheetcrm.sync.preflight import rels_path, resolve_target
 from sheetcrm.sync.values import to_text
 
@@ -990,6 +1000,16 @@ def _columns(widths: Mapping[str, float], sheet: str) -> str:
     return f"<cols>{body}</cols>"
 
 
+def _dropdowns(sheet: ReplaceSheet) -> str:
+    """``<dataValidations>`` for the sheet's dropdowns (lists of choices), as SetDropdown writes them."""
+    elements = []
+    for ref, choices in sheet.dropdowns.items():
+        element = dropdown_element(SetDropdown(sheet.sheet, ref, tuple(choices)))
+        if element is not None:
+            elements.append(element)
+    return f'<dataValidations count="{len(elements)}">{"".join(elements)}</dataValidations>' if elements else ""
+
+
 def _worksheet(
     sheet: ReplaceSheet, styles: StyleBook, epoch: dt.datetime, selected: bool, drawing: str | None
 ) -> tuple[bytes, _Looks]:
@@ -1042,7 +1062,7 @@ def _worksheet(
         f'{_DECLARATION}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL}">'
         f'<dimension ref="{dimension}"/><sheetViews>{view}</sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{_columns(sheet.column_widths, sheet.sheet)}'
-        f"<sheetData>{''.join(rows)}</sheetData>{hyperlinks}"
+        f"<sheetData>{''.join(rows)}</sheetData>{_dropdowns(sheet)}{hyperlinks}"
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
         + (f'<drawing r:id="{drawing}"/>' if drawing else "")
         + "</worksheet>"
