@@ -197,6 +197,61 @@ def tidy(obj: Context, workbook: str | None, sheets: Sequence[str], dry_run: boo
     render_apply(obj, result, fmt)
 
 
+@cli.command()
+@workbook_argument
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date merges are stamped with.")
+@dry_run_option
+@out_option
+@format_option("table", "json")
+@click.pass_obj
+def dedupe(obj: Context, workbook: str | None, today: Any, dry_run: bool, out: Path | None, fmt: str) -> None:
+    """Merge duplicate customers; list doubtful pairs on the _review sheet to decide."""
+    from sheetcrm.dedupe.job import REVIEW_SHEET
+    from sheetcrm.dedupe.job import dedupe as run_dedupe
+
+    with obj.working("looking for duplicates…"):
+        plan, result = run_dedupe(
+            obj.open(workbook),
+            config=obj.config(),
+            dry_run=dry_run,
+            out=out,
+            today=today.date() if today else None,
+        )
+    if fmt == "json":
+        payload = {**plan.to_dict(), "dry_run": result.dry_run, "run_id": result.run_id}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    rows = sum(len(cluster.members) - 1 for cluster in plan.merged)
+    obj.say(
+        f"{len(plan.merged)} duplicate groups merged ({rows} rows into their survivors); "
+        f"{len(plan.review)} pairs to review on {REVIEW_SHEET}"
+    )
+    render_apply(obj, result, "table")
+
+
+@cli.command()
+@click.argument("query")
+@workbook_argument
+@click.option("--table", "table_key", default="customers", show_default=True, help="The CRM table to search.")
+@click.option("--limit", default=10, show_default=True, help="How many matches to show.")
+@format_option("table", "json")
+@click.pass_obj
+def find(obj: Context, query: str, workbook: str | None, table_key: str, limit: int, fmt: str) -> None:
+    """Look a customer up as a person would: a name in any order or with a typo, a phone in any
+    format, an email in any case, a company without its suffix."""
+    from sheetcrm.dedupe.find import find_records
+
+    with obj.working("searching…"):
+        found = find_records(obj.open(workbook), query, table=table_key, config=obj.config(), limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([match.to_dict() for match in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        obj.say(f"no match for {query!r}")
+    for match in found:
+        obj.say(match.describe())
+
+
 def normalise_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """--phone-format, --region and --day-first/--month-first: the [fix] settings, overridable."""
     function = click.option(
