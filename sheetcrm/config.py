@@ -279,6 +279,69 @@ def _known_region(code: str) -> bool:
     return bool(phonenumbers.country_code_for_region(code))
 
 
+FieldKind = Literal["name", "company", "phone", "email", "address", "city", "postcode", "date", "id", "text"]
+SurvivorshipRule = Literal["master", "most_recent", "most_complete", "longest", "oldest", "union", "join"]
+
+
+class MustNotMatchConfig(_Model):
+    """Two records never match when these fields are both filled in and differ, unless one of ``unless`` agrees."""
+
+    fields: list[str] = Field(description='The fields that must not disagree, e.g. ["email", "company"].')
+    unless: list[str] = Field(default_factory=list, description="Fields whose exact agreement lifts the rule.")
+    below: float = Field(default=0.8, ge=0, le=1, description="How similar two values may be and still disagree.")
+
+
+class DedupeConfig(_Model):
+    """How ``sheetcrm dedupe`` and ``sheetcrm find`` match customers, and how merged customers keep values.
+
+    Each identifying field adds evidence for or against a match; a pair scores 0 to 1. Pairs at or
+    above ``merge_threshold`` are merged; those from ``review_threshold`` up are listed on the
+    _review sheet for a person to decide.
+    """
+
+    fields: dict[str, FieldKind] | None = Field(
+        default=None,
+        description=(
+            "The identifying fields and their kinds (name, company, phone, email, address, city, postcode, "
+            "date, id, text); not set: name, company, phone, email, address, city, postcode, birthday."
+        ),
+        examples=[{"name": "name", "phone": "phone", "email": "email"}],
+    )
+    custom_fields: dict[str, FieldKind] = Field(
+        default_factory=dict,
+        description="More identifying fields, such as a team's own columns; a field of kind id also blocks.",
+        examples=[{"national_id": "id"}],
+    )
+    merge_threshold: float = Field(default=0.97, ge=0, le=1, description="Score from which a pair is merged.")
+    review_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Score from which a pair is listed for review."
+    )
+    default_region: str = Field(default="CN", description="Country of phone numbers written without a country code.")
+    fold_gmail: bool = Field(default=True, description="Gmail addresses match without their dots.")
+    fold_tags: bool = Field(default=True, description="Addresses match without a +tag (name+crm@example.com).")
+    max_cluster_size: int = Field(default=12, ge=2, description="The most records merged into one.")
+    must_not_match: list[MustNotMatchConfig] | None = Field(
+        default=None,
+        description=(
+            "Rules that keep records apart; not set: different emails at different companies, and birthdays "
+            "that differ by more than a typo unless the email or an id agrees."
+        ),
+    )
+    survivorship: dict[str, SurvivorshipRule] = Field(
+        default_factory=dict,
+        description=(
+            "Which value a merged customer keeps, per field: master (the most recently touched record), "
+            "most_recent, most_complete, longest, oldest, union (tags) or join (notes). Defaults: customer_id "
+            "and created_at oldest, tags union, notes join, every other field master; an empty value never wins."
+        ),
+        examples=[{"owner": "oldest", "notes": "join"}],
+    )
+
+    def match_settings(self) -> dict[str, Any]:
+        """The settings for :meth:`sheetcrm.dedupe.MatchConfig.from_settings`: those set, not survivorship."""
+        return self.model_dump(exclude_unset=True, exclude={"survivorship"})
+
+
 class FixConfig(_Model):
     """How ``sheetcrm fix``, ``import`` and ``validate`` read values that only a setting makes certain.
 
@@ -391,11 +454,12 @@ class Config(_Model):
             "Other spellings of a choice are the field's synonyms, in [schema.<table>.fields.<field>]."
         ),
     )
+    dedupe: DedupeConfig = Field(
+        default_factory=DedupeConfig,
+        description="How duplicate customers are found and merged (sheetcrm dedupe, sheetcrm find).",
+    )
     # The sections below are placeholders: any keys are accepted until the issue named in
     # each description replaces the dict with a typed model.
-    dedupe: dict[str, Any] = Field(
-        default_factory=dict, description="Duplicate detection rules (placeholder, filled by the dedupe issue)."
-    )
     stale: dict[str, Any] = Field(
         default_factory=dict,
         description="When a customer or deal counts as stale (placeholder, filled by the stale issue).",

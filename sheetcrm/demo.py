@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sheetcrm.api import open_workbook
 from sheetcrm.config import default_config, load_config, write_config
+from sheetcrm.dedupe.job import dedupe
 from sheetcrm.errors import InputError
 from sheetcrm.jobs.fix import fix
 from sheetcrm.jobs.tidy import tidy
@@ -88,6 +89,20 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
     say(f"  {len(fixed.changes)} cells fixed" + (f" as run {fixed.run_id}" if fixed.run_id else ""))
     for line in fixed.changes.lines()[:3]:
         say(f"  {line.sheet}!{line.where}: {line.before} → {line.after}")
+
+    say("")
+    say("job dedupe: merge duplicate customers into their oldest row; doubtful pairs go to the _review sheet")
+    plan, merged = dedupe(workbook, config=config, today=today)
+    rows = sum(len(cluster.members) - 1 for cluster in plan.merged)
+    say(
+        f"  {len(plan.merged)} duplicate groups merged ({rows} rows)"
+        + (f" as run {merged.run_id}" if merged.run_id else "")
+        + f"; {len(plan.review)} pairs to review"
+    )
+    for cluster in plan.merged[:2]:
+        ids = ", ".join(ident for _, ident in cluster.members)
+        why = "; ".join(f"{r.field} {r.how}" for r in cluster.pairs[0].reasons if r.how != "differs")
+        say(f"  {ids} → {cluster.survivor_id} ({why})")
 
     say("")
     say("job validate: check every cell against the schemas, and mark the bad ones in the workbook")

@@ -62,7 +62,8 @@ default_region = "us"
 day_first = true
 
 [dedupe]
-threshold = 0.9
+merge_threshold = 0.9
+survivorship = { owner = "oldest" }
 
 [jobs.nightly]
 at = "02:00"
@@ -110,7 +111,8 @@ def test_full_example_loads(tmp_path: Path) -> None:
     assert config.smtp.starttls is False
     assert config.smtp.password == SecretRef(env="SHEETCRM_TEST_SMTP_PASSWORD")
     assert config.fix == FixConfig(phone_format="national", default_region="US", day_first=True)
-    assert config.dedupe == {"threshold": 0.9}
+    assert (config.dedupe.merge_threshold, config.dedupe.survivorship) == (0.9, {"owner": "oldest"})
+    assert config.dedupe.match_settings() == {"merge_threshold": 0.9}
     assert config.jobs == {"nightly": {"at": "02:00", "commands": ["dedupe", "stale"]}}
 
 
@@ -132,7 +134,8 @@ def test_defaults() -> None:
     assert config.smtp.password is None
     assert config.google.credentials is None
     assert (config.fix.phone_format, config.fix.default_region, config.fix.day_first) == ("e164", "CN", None)
-    assert config.dedupe == config.stale == config.reminders == config.reports == config.jobs == config.schema_ == {}
+    assert config.dedupe.merge_threshold == 0.97 and config.dedupe.match_settings() == {}
+    assert config.stale == config.reminders == config.reports == config.jobs == config.schema_ == {}
 
 
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from sheetcrm.config import Config, load_config
+from sheetcrm.config import Config, DedupeConfig, load_config
 from sheetcrm.dedupe.match import Cluster, MatchConfig, Pair, Reason, cluster_pairs, find_pairs
 from sheetcrm.dedupe.survivorship import merge_values, oldest_first
 from sheetcrm.errors import InputError
@@ -43,7 +43,6 @@ KEEP_APART = "keep apart"
 ARCHIVE_COLUMNS = ("merged_into", "run_id", "merged_at")
 REFERRING_TABLES = ("orders", "interactions", "opportunities")
 REVIEW_HEADER = ("pair", "decision", "score", "why")
-JOB_SETTINGS = ("survivorship",)  # [dedupe] keys for merging, not matching
 
 
 @dataclass(frozen=True)
@@ -162,7 +161,7 @@ def dedupe(
 
 def match_config(settings: Config) -> MatchConfig:
     """The matcher's settings from ``[dedupe]`` (its ``survivorship`` table is the merge's)."""
-    return MatchConfig.from_settings({k: v for k, v in settings.dedupe.items() if k not in JOB_SETTINGS})
+    return MatchConfig.from_settings(settings.dedupe.match_settings())
 
 
 # -- merging one cluster
@@ -174,13 +173,13 @@ def _plan_merge(
     headers: Mapping[str, str],
     id_header: str,
     cluster: Cluster,
-    settings: Mapping[str, Any],
+    settings: DedupeConfig,
 ) -> MergedCluster:
     rows = sorted(_row(member) for member in cluster.members)
     # survivorship by field name; the team's own columns by their header
     key = {header: headers.get(header, header) for header in table.columns}
     records = [{key[h]: table.value(row, h) for h in table.columns} for row in rows]
-    rules = dict(settings.get("survivorship", {}))
+    rules = dict(settings.survivorship)
     merged = merge_values(records, rules, fields=[key[h] for h in table.columns])
     survivor = rows[oldest_first(records)[0]]
     for header in table.columns:

@@ -41,6 +41,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
+from sheetcrm.config import FieldKind
 from sheetcrm.dedupe.normalize import (
     fold_addresses,
     fold_codes,
@@ -73,7 +74,6 @@ __all__ = [
     "normalized",
 ]
 
-FieldKind = Literal["name", "company", "phone", "email", "address", "city", "postcode", "date", "id", "text"]
 Decision = Literal["merge", "review"]
 Positions = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
