@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from children import report, run_child  # noqa: E402  (beside this script)
 from generate import _CITIES, _companies, _people  # noqa: E402  (the benchmark workbook's own value pools)
 
 DUPLICATE_RATE = 0.05
@@ -211,19 +209,8 @@ def case_baseline(path: Path) -> dict[str, object]:
 CASES = {"sheetcrm": case_sheetcrm, "baseline": case_baseline}
 
 
-def run_child(case: str, path: Path) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", case, str(path)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        return {"seconds": float("nan"), "peak_mb": float("nan"), "error": done.stderr.strip().splitlines()[-1:]}  # type: ignore[dict-item]
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def child(case: str, path: Path) -> None:
-    extra = CASES[case](path)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"peak_mb": peak_mb, **extra}))
+    report(CASES[case](path))
 
 
 def main() -> None:
@@ -244,12 +231,12 @@ def main() -> None:
     )
     for rows in args.rows:
         path = ensure_data(rows, args.cache)
-        ours = run_child("sheetcrm", path)
+        ours = run_child(__file__, "sheetcrm", path)
         skipped = rows > args.baseline_max_rows
         base = (
             {"seconds": nan, "peak_mb": nan, "compared": 0, "precision": nan, "recall": nan}
             if skipped
-            else run_child("baseline", path)
+            else run_child(__file__, "baseline", path)
         )
         for who, result in (("sheetcrm", ours), ("baseline", base)):
             ratio = (

@@ -22,10 +22,7 @@ once per row: hours here), which keeps neither styles nor formulas. Above
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +30,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+
+from children import report, run_child  # noqa: E402  (beside this script)
 
 EDITED_COLUMN = "notes"
 
@@ -133,21 +132,10 @@ CASES = {
 }
 
 
-def run_child(case: str, path: Path) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", case, str(path)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        return {"seconds": float("nan"), "peak_mb": float("nan"), "error": done.stderr.strip().splitlines()[-1:]}  # type: ignore[dict-item]
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def child(case: str, path: Path) -> None:
     started = time.perf_counter()
     extra = CASES[case](path)
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **extra}))
+    report({"seconds": time.perf_counter() - started, **extra})
 
 
 def main() -> None:
@@ -179,10 +167,10 @@ def main() -> None:
                     results[who] = {"seconds": float("nan"), "peak_mb": float("nan")}
                     continue
                 if who == "sheetcrm" and task == "write":
-                    run_child("sheetcrm-plan", work)
+                    run_child(__file__, "sheetcrm-plan", work)
                 if who == "sheetcrm" and task == "delete":
-                    run_child("sheetcrm-plan-delete", work)
-                results[who] = run_child(f"{who}-{task}", work)
+                    run_child(__file__, "sheetcrm-plan-delete", work)
+                results[who] = run_child(__file__, f"{who}-{task}", work)
             ours, base = results["sheetcrm"], results["baseline"]
             label = {"read": "read into a Table", "write": "apply 1% cell edits", "delete": "delete 1% of rows"}[task]
             print(

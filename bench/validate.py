@@ -21,10 +21,7 @@ include reading the workbook. The cases:
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +30,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+
+from children import report, run_child  # noqa: E402  (beside this script)
 
 SHEET = "Customers"
 
@@ -161,21 +160,10 @@ LABELS = {
 }
 
 
-def run_child(case: str, path: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", case, str(path)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        return {"seconds": float("nan"), "peak_mb": float("nan"), "error": done.stderr.strip().splitlines()[-1:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def child(case: str, path: Path) -> None:
     started = time.perf_counter()
     extra = CASES[case](path)
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **extra}))
+    report({"seconds": time.perf_counter() - started, **extra})
 
 
 def _detail(result: dict[str, Any]) -> str:
@@ -220,7 +208,7 @@ def main() -> None:
                     shutil.rmtree(path.parent / ".sheetcrm", ignore_errors=True)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source, path)
-                results[who] = run_child(f"{who}-{task}", path)
+                results[who] = run_child(__file__, f"{who}-{task}", path)
             ours, base = results["sheetcrm"], results["baseline"]
             label, baseline = LABELS[task]
             print(
