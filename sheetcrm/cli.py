@@ -230,6 +230,24 @@ def dedupe(obj: Context, workbook: str | None, today: Any, dry_run: bool, out: P
 
 
 @cli.command()
+@workbook_argument
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date figures are as of.")
+@dry_run_option
+@out_option
+@format_option("table", "json")
+@click.pass_obj
+def rollups(obj: Context, workbook: str | None, today: Any, dry_run: bool, out: Path | None, fmt: str) -> None:
+    """Write each customer's order count, spend, first and last order and average order value."""
+    from sheetcrm.jobs.crm.rollup_job import rollups as run_rollups
+
+    with obj.working("adding up orders…"):
+        result = run_rollups(
+            obj.open(workbook), config=obj.config(), today=today.date() if today else None, dry_run=dry_run, out=out
+        )
+    render_apply(obj, result, fmt)
+
+
+@cli.command()
 @click.argument("query")
 @workbook_argument
 @click.option("--table", "table_key", default="customers", show_default=True, help="The CRM table to search.")

@@ -1,0 +1,89 @@
+"""``sheetcrm rollups``: write each customer's order roll-ups into columns of the customers sheet.
+
+The figures (:func:`~sheetcrm.jobs.crm.rollups.compute_rollups`) go into columns named as the
+figures are (``order_count``, ``total_spent``, ``first_order``, ``last_order``,
+``avg_order_value``), created after the last column when the sheet has none of that name.
+Only cells whose text changes are written, so a second run with the same orders writes
+nothing. Cells holding a formula are left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from sheetcrm.config import Config, load_config
+from sheetcrm.errors import InputError
+from sheetcrm.jobs.crm.rollups import compute_rollups
+from sheetcrm.schema.custom import build_schemas
+from sheetcrm.sync.a1 import column_index, column_letter
+from sheetcrm.sync.changeset import CellValue, ChangeSet
+from sheetcrm.sync.workbook import ApplyResult, Workbook
+
+__all__ = ["plan_rollups", "rollups"]
+
+
+def plan_rollups(workbook: Workbook, *, config: Config | None = None, today: dt.date | None = None) -> ChangeSet:
+    """A ChangeSet writing the roll-ups of every customer (see the module's text)."""
+    settings = config if config is not None else load_config()
+    schemas = build_schemas(settings)
+    customers_schema, orders_schema = schemas["customers"], schemas["orders"]
+    for schema in (customers_schema, orders_schema):
+        if schema.sheet not in workbook.sheet_names:
+            raise InputError(
+                f"{workbook.source}: no sheet {schema.sheet!r} for the {schema.key} table",
+                hint=f"add the sheet, or set [tables.{schema.key}] sheet = ... in sheetcrm.toml",
+            )
+    customers, orders = workbook[customers_schema.sheet], workbook[orders_schema.sheet]
+    by_field = {
+        table.sheet: table.frame[list(fields)].rename(columns=fields)
+        for table, schema in ((customers, customers_schema), (orders, orders_schema))
+        for fields in [schema.match_headers(table.columns).fields]
+    }
+    figures = compute_rollups(by_field[customers.sheet], by_field[orders.sheet], today=today or dt.date.today())
+
+    changes = ChangeSet("rollups: order figures per customer")
+    next_column = max((column_index(customers.letter(h)) for h in customers.columns), default=0) + 1
+    for name in figures.columns:
+        new = figures[name].astype(str)
+        if name in customers.columns:
+            letter = customers.letter(name)
+            old = customers.frame[name].astype(str)
+        else:
+            letter = column_letter(next_column)
+            next_column += 1
+            changes.edit(customers.sheet, customers.header_row, letter, old="", new=name, field=name)
+            old = pd.Series("", index=new.index)  # a new column is empty
+        for row in new.index[new != old]:
+            if name in customers.columns and customers.is_formula(int(row), name):
+                continue  # a formula a person wrote
+            value = _typed(name, new[row])
+            changes.edit(customers.sheet, int(row), letter, old=old[row], new=value, field=name)
+    return changes
+
+
+def _typed(name: str, text: str) -> CellValue:
+    """A figure as the cell should hold it: a number or a date a spreadsheet can sum and sort
+    (it reads back as the same text, so the next run finds nothing to change)."""
+    if text == "":
+        return ""
+    if name in ("first_order", "last_order"):
+        return dt.date.fromisoformat(text)
+    if name == "order_count":
+        return int(text)
+    return float(text)
+
+
+def rollups(
+    workbook: Workbook,
+    *,
+    config: Config | None = None,
+    today: dt.date | None = None,
+    dry_run: bool = False,
+    out: str | Path | None = None,
+) -> ApplyResult:
+    """Plan :func:`plan_rollups` and apply it as one run (``dry_run`` only previews it)."""
+    changes = plan_rollups(workbook, config=config, today=today)
+    return workbook.apply(changes, dry_run=dry_run, command="rollups", out=out)

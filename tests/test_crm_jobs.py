@@ -1,0 +1,60 @@
+"""The CRM jobs written into real workbooks: roll-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+from conftest import run_cli
+
+import sheetcrm
+from sheetcrm.jobs.crm.rollup_job import plan_rollups, rollups
+from sheetcrm.sample import write_sample_workbook
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def test_rollups_add_columns_hold_numbers_and_dates_and_a_rerun_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path, customers=200, seed=7, today=TODAY)
+    before = sheetcrm.open_workbook(path)["Customers"]
+    result = rollups(sheetcrm.open_workbook(path), today=TODAY)
+    assert result.run_id is not None
+    customers = sheetcrm.open_workbook(path)["Customers"]
+    assert customers.columns[: len(before.columns)] == before.columns
+    assert customers.columns[len(before.columns) :][:3] == ["order_count", "first_order", "last_order"]
+
+    # an independent count: orders per customer id, cancelled and returned ones too (order_count counts the rest)
+    orders = sheetcrm.open_workbook(path)["Orders"]
+    counted: dict[str, int] = {}
+    for row in orders.rows:
+        if orders.value(row, "status").strip().lower() not in ("cancelled", "returned") and orders.value(
+            row, "order_date"
+        ) <= str(TODAY):
+            counted[orders.value(row, "customer_id").strip().upper()] = (
+                counted.get(orders.value(row, "customer_id").strip().upper(), 0) + 1
+            )
+    for row in customers.rows[:60]:
+        ident = customers.value(row, "customer_id").strip().upper()
+        assert customers.value(row, "order_count") == str(counted.get(ident, 0)), row
+
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    letter = customers.letter("order_count")
+    assert isinstance(sheet[f"{letter}2"].value, int)  # numbers a spreadsheet can sum, not text
+    first = customers.letter("first_order")
+    assert any(sheet[f"{first}{row}"].is_date for row in range(2, 40))
+
+    assert len(plan_rollups(sheetcrm.open_workbook(path), today=TODAY)) == 0  # idempotent
+    sheetcrm.open_workbook(path).undo(result.run_id)
+    assert sheetcrm.open_workbook(path)["Customers"].columns == before.columns
+
+
+def test_the_cli_previews_rollups(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path, customers=50, seed=7, today=TODAY)
+    before = path.read_bytes()
+    done = run_cli("rollups", str(path), "--today", "2026-11-22", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "order_count" in done.stdout and "dry run: nothing was written" in done.stdout
+    assert path.read_bytes() == before
