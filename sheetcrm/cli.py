@@ -248,6 +248,24 @@ def rollups(obj: Context, workbook: str | None, today: Any, dry_run: bool, out: 
 
 
 @cli.command()
+@workbook_argument
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date stages are as of.")
+@dry_run_option
+@out_option
+@format_option("table", "json")
+@click.pass_obj
+def segment(obj: Context, workbook: str | None, today: Any, dry_run: bool, out: Path | None, fmt: str) -> None:
+    """Write each customer's lifecycle stage and RFM scores and segment."""
+    from sheetcrm.jobs.crm.segment_job import segment as run_segment
+
+    with obj.working("segmenting…"):
+        result = run_segment(
+            obj.open(workbook), config=obj.config(), today=today.date() if today else None, dry_run=dry_run, out=out
+        )
+    render_apply(obj, result, fmt)
+
+
+@cli.command()
 @click.argument("query")
 @workbook_argument
 @click.option("--table", "table_key", default="customers", show_default=True, help="The CRM table to search.")

@@ -10,6 +10,7 @@ from conftest import run_cli
 
 import sheetcrm
 from sheetcrm.jobs.crm.rollup_job import plan_rollups, rollups
+from sheetcrm.jobs.crm.segment_job import plan_segments, segment
 from sheetcrm.sample import write_sample_workbook
 
 TODAY = dt.date(2026, 11, 22)
@@ -58,3 +59,22 @@ def test_the_cli_previews_rollups(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "order_count" in done.stdout and "dry run: nothing was written" in done.stdout
     assert path.read_bytes() == before
+
+
+def test_segments_are_written_and_agree_with_the_roll_ups(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path, customers=200, seed=7, today=TODAY)
+    rollups(sheetcrm.open_workbook(path), today=TODAY)
+    result = segment(sheetcrm.open_workbook(path), today=TODAY)
+    assert result.run_id is not None
+    customers = sheetcrm.open_workbook(path)["Customers"]
+    assert {"lifecycle", "rfm_r", "rfm_f", "rfm_m", "rfm_segment"} <= set(customers.columns)
+    for row in customers.rows:
+        stage, count = customers.value(row, "lifecycle"), customers.value(row, "order_count")
+        assert (stage == "prospect") == (count == "0"), row
+        assert (customers.value(row, "rfm_segment") == "") == (count == "0"), row
+        if count != "0":
+            assert customers.value(row, "rfm_r") in {"1", "2", "3", "4", "5"}
+    assert len(plan_segments(sheetcrm.open_workbook(path), today=TODAY)) == 0  # idempotent
+    done = run_cli("segment", str(path), "--today", "2026-11-23", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr

@@ -10,6 +10,7 @@ nothing. Cells holding a formula are left alone.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -20,9 +21,10 @@ from sheetcrm.jobs.crm.rollups import compute_rollups
 from sheetcrm.schema.custom import build_schemas
 from sheetcrm.sync.a1 import column_index, column_letter
 from sheetcrm.sync.changeset import CellValue, ChangeSet
+from sheetcrm.sync.table import Table
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
-__all__ = ["plan_rollups", "rollups"]
+__all__ = ["plan_rollups", "rollups", "write_columns"]
 
 
 def plan_rollups(workbook: Workbook, *, config: Config | None = None, today: dt.date | None = None) -> ChangeSet:
@@ -45,23 +47,31 @@ def plan_rollups(workbook: Workbook, *, config: Config | None = None, today: dt.
     figures = compute_rollups(by_field[customers.sheet], by_field[orders.sheet], today=today or dt.date.today())
 
     changes = ChangeSet("rollups: order figures per customer")
-    next_column = max((column_index(customers.letter(h)) for h in customers.columns), default=0) + 1
+    write_columns(changes, customers, figures, typed=_typed)
+    return changes
+
+
+def write_columns(
+    changes: ChangeSet, table: Table, figures: pd.DataFrame, *, typed: Callable[[str, str], CellValue]
+) -> None:
+    """Add edits writing ``figures`` (text, indexed by ``table``'s rows) into the columns of
+    their names: created after the last column when missing; only cells whose text changes;
+    never over a formula. ``typed(column, text)`` is the value a cell gets."""
+    next_column = max((column_index(table.letter(h)) for h in table.columns), default=0) + 1
     for name in figures.columns:
         new = figures[name].astype(str)
-        if name in customers.columns:
-            letter = customers.letter(name)
-            old = customers.frame[name].astype(str)
+        if name in table.columns:
+            letter = table.letter(name)
+            old = table.frame[name].astype(str)
         else:
             letter = column_letter(next_column)
             next_column += 1
-            changes.edit(customers.sheet, customers.header_row, letter, old="", new=name, field=name)
+            changes.edit(table.sheet, table.header_row, letter, old="", new=name, field=name)
             old = pd.Series("", index=new.index)  # a new column is empty
         for row in new.index[new != old]:
-            if name in customers.columns and customers.is_formula(int(row), name):
+            if name in table.columns and table.is_formula(int(row), name):
                 continue  # a formula a person wrote
-            value = _typed(name, new[row])
-            changes.edit(customers.sheet, int(row), letter, old=old[row], new=value, field=name)
-    return changes
+            changes.edit(table.sheet, int(row), letter, old=old[row], new=typed(name, new[row]), field=name)
 
 
 def _typed(name: str, text: str) -> CellValue:

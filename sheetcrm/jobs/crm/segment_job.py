@@ -1,0 +1,69 @@
+"""``sheetcrm segment``: write each customer's lifecycle stage and RFM segment into the customers sheet.
+
+The stage (:func:`~sheetcrm.jobs.crm.segments.lifecycle`: prospect, new, active, loyal, lapsing,
+dormant, churned) goes into ``lifecycle``; the RFM scores (1 to 5) into ``rfm_r``, ``rfm_f`` and
+``rfm_m`` and the named segment (Champions, At Risk, …) into ``rfm_segment``, columns created when
+missing. As with roll-ups only changed cells are written, so a rerun on the same day writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from sheetcrm.config import Config, load_config
+from sheetcrm.errors import InputError
+from sheetcrm.jobs.crm.rollup_job import write_columns
+from sheetcrm.jobs.crm.segments import lifecycle, rfm
+from sheetcrm.schema.custom import build_schemas
+from sheetcrm.sync.changeset import CellValue, ChangeSet
+from sheetcrm.sync.workbook import ApplyResult, Workbook
+
+__all__ = ["plan_segments", "segment"]
+
+SCORES = {"R": "rfm_r", "F": "rfm_f", "M": "rfm_m"}
+
+
+def plan_segments(workbook: Workbook, *, config: Config | None = None, today: dt.date | None = None) -> ChangeSet:
+    """A ChangeSet writing every customer's lifecycle stage and RFM segment (see the module's text)."""
+    settings = config if config is not None else load_config()
+    schemas = build_schemas(settings)
+    frames: dict[str, pd.DataFrame] = {}
+    for key in ("customers", "orders"):
+        schema = schemas[key]
+        if schema.sheet not in workbook.sheet_names:
+            raise InputError(
+                f"{workbook.source}: no sheet {schema.sheet!r} for the {key} table",
+                hint=f"add the sheet, or set [tables.{key}] sheet = ... in sheetcrm.toml",
+            )
+        table = workbook[schema.sheet]
+        fields = schema.match_headers(table.columns).fields
+        frames[key] = table.frame[list(fields)].rename(columns=fields)
+    day = today or dt.date.today()
+    scores = rfm(frames["customers"], frames["orders"], today=day).rename(columns=SCORES)
+    figures = pd.concat(
+        [lifecycle(frames["customers"], frames["orders"], today=day).rename("lifecycle"), scores], axis=1
+    )
+    changes = ChangeSet("segment: lifecycle stages and RFM segments")
+    write_columns(changes, workbook[schemas["customers"].sheet], figures, typed=_typed)
+    return changes
+
+
+def _typed(name: str, text: str) -> CellValue:
+    return int(text) if name in SCORES.values() and text else text
+
+
+def segment(
+    workbook: Workbook,
+    *,
+    config: Config | None = None,
+    today: dt.date | None = None,
+    dry_run: bool = False,
+    out: str | Path | None = None,
+) -> ApplyResult:
+    """Plan :func:`plan_segments` and apply it as one run (``dry_run`` only previews it)."""
+    return workbook.apply(
+        plan_segments(workbook, config=config, today=today), dry_run=dry_run, command="segment", out=out
+    )
