@@ -266,6 +266,39 @@ def segment(obj: Context, workbook: str | None, today: Any, dry_run: bool, out: 
 
 
 @cli.command()
+@workbook_argument
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date rows are stale as of.")
+@click.option("--limit", default=20, show_default=True, help="How many stale rows to list (json: all).")
+@dry_run_option
+@out_option
+@format_option("table", "json")
+@click.pass_obj
+def stale(
+    obj: Context, workbook: str | None, today: Any, limit: int, dry_run: bool, out: Path | None, fmt: str
+) -> None:
+    """Mark customers and deals past their review cadence (a stale column and a highlight) and list them."""
+    from sheetcrm.jobs.crm.stale_job import stale as run_stale
+    from sheetcrm.jobs.crm.stale_job import status_text
+
+    with obj.working("looking for stale rows…"):
+        report, result = run_stale(
+            obj.open(workbook), config=obj.config(), today=today.date() if today else None, dry_run=dry_run, out=out
+        )
+    if fmt == "json":
+        payload = {**report.to_dict(), "dry_run": result.dry_run, "run_id": result.run_id}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    findings = sorted(report.findings, key=lambda f: -(f.days_overdue or 0))
+    for finding in findings[:limit]:
+        touched = f" (last touch {finding.last_touch})" if finding.last_touch else ""
+        obj.say(f"{finding.sheet}!{finding.row}  {finding.key}  {status_text(finding)}{touched}")
+    if len(findings) > limit:
+        obj.say(f"… and {len(findings) - limit} more (--limit, or --format json for all)")
+    obj.say(f"{len(findings)} stale: " + ", ".join(f"{n} {code}" for code, n in report.stats["by_code"].items()))
+    render_apply(obj, result, "table")
+
+
+@cli.command()
 @click.argument("query")
 @workbook_argument
 @click.option("--table", "table_key", default="customers", show_default=True, help="The CRM table to search.")

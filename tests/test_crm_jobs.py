@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import openpyxl
@@ -11,6 +12,7 @@ from conftest import run_cli
 import sheetcrm
 from sheetcrm.jobs.crm.rollup_job import plan_rollups, rollups
 from sheetcrm.jobs.crm.segment_job import plan_segments, segment
+from sheetcrm.jobs.crm.stale_job import stale
 from sheetcrm.sample import write_sample_workbook
 
 TODAY = dt.date(2026, 11, 22)
@@ -78,3 +80,31 @@ def test_segments_are_written_and_agree_with_the_roll_ups(tmp_path: Path) -> Non
     assert len(plan_segments(sheetcrm.open_workbook(path), today=TODAY)) == 0  # idempotent
     done = run_cli("segment", str(path), "--today", "2026-11-23", "--dry-run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_stale_rows_are_marked_highlighted_and_cleared_once_fresh(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path, customers=200, seed=7, today=TODAY)
+    report, result = stale(sheetcrm.open_workbook(path), today=TODAY)
+    assert result.run_id is not None and report.findings
+    customers = sheetcrm.open_workbook(path)["Customers"]
+    marked = {row for row in customers.rows if customers.value(row, "stale")}
+    assert marked == {f.row for f in report.findings if f.sheet == "Customers"}
+    letter = customers.letter("stale")
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    row = min(marked)
+    assert sheet[f"{letter}{row}"].fill.fgColor.rgb.endswith("FFEB9C")
+
+    # touched today: fresh again, its mark and highlight go
+    fresh = sheetcrm.ChangeSet("called")
+    fresh.edit("Customers", row, customers.letter("last_contact"), old=customers.value(row, "last_contact"), new=TODAY)
+    fresh.edit("Customers", row, customers.letter("phone"), old=customers.value(row, "phone"), new="+8613800138000")
+    sheetcrm.open_workbook(path).apply(fresh)
+    report, _ = stale(sheetcrm.open_workbook(path), today=TODAY)
+    customers = sheetcrm.open_workbook(path)["Customers"]
+    assert customers.value(row, "stale") == "" and row not in {f.row for f in report.findings if f.sheet == "Customers"}
+    assert openpyxl.load_workbook(path)["Customers"][f"{letter}{row}"].fill.fill_type is None
+
+    done = run_cli("stale", str(path), "--today", "2026-11-22", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"\d+ stale: \d+ ", done.stdout)

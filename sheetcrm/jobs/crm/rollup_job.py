@@ -53,10 +53,12 @@ def plan_rollups(workbook: Workbook, *, config: Config | None = None, today: dt.
 
 def write_columns(
     changes: ChangeSet, table: Table, figures: pd.DataFrame, *, typed: Callable[[str, str], CellValue]
-) -> None:
+) -> dict[str, str]:
     """Add edits writing ``figures`` (text, indexed by ``table``'s rows) into the columns of
     their names: created after the last column when missing; only cells whose text changes;
-    never over a formula. ``typed(column, text)`` is the value a cell gets."""
+    never over a formula. ``typed(column, text)`` is the value a cell gets. Returns each
+    column's letter."""
+    letters: dict[str, str] = {}
     next_column = max((column_index(table.letter(h)) for h in table.columns), default=0) + 1
     for name in figures.columns:
         new = figures[name].astype(str)
@@ -68,10 +70,12 @@ def write_columns(
             next_column += 1
             changes.edit(table.sheet, table.header_row, letter, old="", new=name, field=name)
             old = pd.Series("", index=new.index)  # a new column is empty
+        letters[name] = letter
         for row in new.index[new != old]:
             if name in table.columns and table.is_formula(int(row), name):
                 continue  # a formula a person wrote
             changes.edit(table.sheet, int(row), letter, old=old[row], new=typed(name, new[row]), field=name)
+    return letters
 
 
 def _typed(name: str, text: str) -> CellValue:
