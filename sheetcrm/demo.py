@@ -12,6 +12,9 @@ from sheetcrm.api import open_workbook
 from sheetcrm.config import default_config, load_config, write_config
 from sheetcrm.dedupe.job import dedupe
 from sheetcrm.errors import InputError
+from sheetcrm.jobs.crm.rollup_job import rollups
+from sheetcrm.jobs.crm.segment_job import segment
+from sheetcrm.jobs.crm.stale_job import stale
 from sheetcrm.jobs.fix import fix
 from sheetcrm.jobs.tidy import tidy
 from sheetcrm.sample import write_sample_workbook
@@ -104,6 +107,17 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
         ids = ", ".join(ident for _, ident in cluster.members)
         why = "; ".join(f"{r.field} {r.how}" for r in cluster.pairs[0].reasons if r.how != "differs")
         say(f"  {ids} → {cluster.survivor_id} ({why})")
+
+    say("")
+    say("jobs rollups, segment, stale: order figures, lifecycle and RFM segments, rows past their review cadence")
+    figures = rollups(workbook, config=config, today=today)
+    segments = segment(workbook, config=config, today=today)
+    stale_report, _ = stale(workbook, config=config, today=today)
+    stages = Counter(workbook["Customers"].frame["lifecycle"]).most_common(4)
+    say(f"  {len(figures.changes)} roll-up cells and {len(segments.changes)} segment cells written")
+    say("  lifecycle: " + ", ".join(f"{n} {stage or '(undated)'}" for stage, n in stages))
+    by_code = ", ".join(f"{n} {code}" for code, n in stale_report.stats["by_code"].items())
+    say(f"  {len(stale_report.findings)} stale rows marked ({by_code})")
 
     say("")
     say("job validate: check every cell against the schemas, and mark the bad ones in the workbook")

@@ -119,7 +119,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert workbook.sheet_names[:4] == ["Customers", "Orders", "Interactions", "Opportunities"]
     assert len(workbook["Customers"]) == 300 - 9  # the 9 planted duplicates merged
     assert "9 duplicate groups merged (9 rows)" in done.stdout
-    assert [r.command for r in workbook.history()] == ["tidy", "fix", "dedupe", "validate --annotate"]
+    assert [r.command for r in workbook.history()] == [
+        "tidy",
+        "fix",
+        "dedupe",
+        "rollups",
+        "segment",
+        "stale",
+        "validate --annotate",
+    ]
     assert "_issues" in workbook.sheet_names
     # a second demo run in the same folder starts afresh
     again = run_cli("demo", "--out", "demo", "--customers", "300", "--today", "2026-11-22", cwd=tmp_path)
