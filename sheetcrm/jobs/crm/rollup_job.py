@@ -16,9 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from sheetcrm.config import Config, load_config
-from sheetcrm.errors import InputError
+from sheetcrm.jobs.crm.frames import read_crm_tables
 from sheetcrm.jobs.crm.rollups import compute_rollups
-from sheetcrm.schema.custom import build_schemas
 from sheetcrm.sync.a1 import column_index, column_letter
 from sheetcrm.sync.changeset import CellValue, ChangeSet
 from sheetcrm.sync.table import Table
@@ -30,24 +29,11 @@ __all__ = ["plan_rollups", "rollups", "write_columns"]
 def plan_rollups(workbook: Workbook, *, config: Config | None = None, today: dt.date | None = None) -> ChangeSet:
     """A ChangeSet writing the roll-ups of every customer (see the module's text)."""
     settings = config if config is not None else load_config()
-    schemas = build_schemas(settings)
-    customers_schema, orders_schema = schemas["customers"], schemas["orders"]
-    for schema in (customers_schema, orders_schema):
-        if schema.sheet not in workbook.sheet_names:
-            raise InputError(
-                f"{workbook.source}: no sheet {schema.sheet!r} for the {schema.key} table",
-                hint=f"add the sheet, or set [tables.{schema.key}] sheet = ... in sheetcrm.toml",
-            )
-    customers, orders = workbook[customers_schema.sheet], workbook[orders_schema.sheet]
-    by_field = {
-        table.sheet: table.frame[list(fields)].rename(columns=fields)
-        for table, schema in ((customers, customers_schema), (orders, orders_schema))
-        for fields in [schema.match_headers(table.columns).fields]
-    }
-    figures = compute_rollups(by_field[customers.sheet], by_field[orders.sheet], today=today or dt.date.today())
+    read = read_crm_tables(workbook, settings, required=("customers", "orders"))
+    figures = compute_rollups(read.frames["customers"], read.frames["orders"], today=today or dt.date.today())
 
     changes = ChangeSet("rollups: order figures per customer")
-    write_columns(changes, customers, figures, typed=_typed)
+    write_columns(changes, read.tables["customers"], figures, typed=_typed)
     return changes
 
 

@@ -14,10 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from sheetcrm.config import Config, load_config
-from sheetcrm.errors import InputError
+from sheetcrm.jobs.crm.frames import read_crm_tables
 from sheetcrm.jobs.crm.rollup_job import write_columns
 from sheetcrm.jobs.crm.segments import lifecycle, rfm
-from sheetcrm.schema.custom import build_schemas
 from sheetcrm.sync.changeset import CellValue, ChangeSet
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
@@ -29,25 +28,15 @@ SCORES = {"R": "rfm_r", "F": "rfm_f", "M": "rfm_m"}
 def plan_segments(workbook: Workbook, *, config: Config | None = None, today: dt.date | None = None) -> ChangeSet:
     """A ChangeSet writing every customer's lifecycle stage and RFM segment (see the module's text)."""
     settings = config if config is not None else load_config()
-    schemas = build_schemas(settings)
-    frames: dict[str, pd.DataFrame] = {}
-    for key in ("customers", "orders"):
-        schema = schemas[key]
-        if schema.sheet not in workbook.sheet_names:
-            raise InputError(
-                f"{workbook.source}: no sheet {schema.sheet!r} for the {key} table",
-                hint=f"add the sheet, or set [tables.{key}] sheet = ... in sheetcrm.toml",
-            )
-        table = workbook[schema.sheet]
-        fields = schema.match_headers(table.columns).fields
-        frames[key] = table.frame[list(fields)].rename(columns=fields)
+    read = read_crm_tables(workbook, settings, required=("customers", "orders"))
+    frames = read.frames
     day = today or dt.date.today()
     scores = rfm(frames["customers"], frames["orders"], today=day).rename(columns=SCORES)
     figures = pd.concat(
         [lifecycle(frames["customers"], frames["orders"], today=day).rename("lifecycle"), scores], axis=1
     )
     changes = ChangeSet("segment: lifecycle stages and RFM segments")
-    write_columns(changes, workbook[schemas["customers"].sheet], figures, typed=_typed)
+    write_columns(changes, read.tables["customers"], figures, typed=_typed)
     return changes
 
 

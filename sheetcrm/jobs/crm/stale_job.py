@@ -14,10 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from sheetcrm.config import Config, load_config
-from sheetcrm.errors import InputError
+from sheetcrm.jobs.crm.frames import read_crm_tables
 from sheetcrm.jobs.crm.rollup_job import write_columns
 from sheetcrm.jobs.crm.stale import DEFAULT_CADENCE, StaleFinding, StaleReport, find_stale
-from sheetcrm.schema.custom import build_schemas
 from sheetcrm.sync.changeset import CellValue, ChangeSet
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
@@ -45,15 +44,10 @@ def plan_stale(
 ) -> tuple[StaleReport, ChangeSet]:
     """The stale rows, and a ChangeSet marking them (and unmarking rows fresh again)."""
     settings = config if config is not None else load_config()
-    schemas = build_schemas(settings)
-    if schemas["customers"].sheet not in workbook.sheet_names:
-        raise InputError(f"{workbook.source}: no sheet {schemas['customers'].sheet!r} for the customers table")
-    tables = {key: workbook[s.sheet] for key, s in schemas.items() if s.sheet in workbook.sheet_names}
-    frames = {
-        key: table.frame[list(fields)].rename(columns=fields)
-        for key, table in tables.items()
-        for fields in [schemas[key].match_headers(table.columns).fields]
-    }
+    read = read_crm_tables(
+        workbook, settings, required=("customers",), optional=("interactions", "orders", "opportunities")
+    )
+    tables, frames = read.tables, read.frames
     options = dict(settings.stale)
     report = find_stale(
         frames["customers"],
