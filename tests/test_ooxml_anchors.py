@@ -10,11 +10,9 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import struct
 import subprocess
 import warnings
 import zipfile
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -22,6 +20,7 @@ from xml.etree import ElementTree as ET
 import openpyxl
 import pytest
 import xlsxwriter
+from conftest import tiny_png
 
 from sheetcrm.sync.a1 import MAX_ROWS
 from sheetcrm.sync.ooxml.anchors import (
@@ -71,19 +70,6 @@ def write_parts(path: Path, parts: dict[str, bytes]) -> Path:
         for name, data in parts.items():
             archive.writestr(name, data)
     return path
-
-
-def tiny_png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
-        + chunk(b"IEND", b"")
-    )
 
 
 NOTES = ["B2", "E5", "C8", "D14", "A30"]

@@ -10,11 +10,9 @@ import io
 import posixpath
 import re
 import shutil
-import struct
 import subprocess
 import warnings
 import zipfile
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -22,6 +20,7 @@ from xml.etree import ElementTree as ET
 import openpyxl
 import pytest
 import xlsxwriter
+from conftest import tiny_png
 from openpyxl.comments import Comment
 
 from sheetcrm.sync.ooxml.notes import (
@@ -232,19 +231,6 @@ def openpyxl_without_notes(path: Path) -> Path:
     sheet.append(["Zhang Wei", "138 0013 8000"])
     book.save(path)
     return path
-
-
-def tiny_png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
-        + chunk(b"IEND", b"")
-    )
 
 
 def xlsxwriter_book(path: Path, *, notes: bool, extras: bool = False) -> Path:
