@@ -57,11 +57,16 @@ __all__ = [
     "FixConfig",
     "GoogleConfig",
     "PhoneFormat",
+    "PipelineConfig",
+    "RemindersConfig",
     "SafetyConfig",
     "SchemaConfig",
     "SecretRef",
+    "SegmentsConfig",
     "SmtpConfig",
+    "StaleConfig",
     "TableConfig",
+    "TagRuleConfig",
     "config_reference_markdown",
     "default_config",
     "load_config",
@@ -263,11 +268,36 @@ class SmtpConfig(_Model):
         default=None, description="From address of the mails sheetcrm sends.", examples=["CRM <crm@example.com>"]
     )
     starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS before logging in.")
+    ssl: bool = Field(
+        default=False,
+        description="Speak TLS from the start (implicit TLS, usually port 465); starttls is then not used.",
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        description=(
+            "PEM file of the certificate authority a private mail server's certificate is checked against "
+            "(relative to the config file's folder); not set uses the system's."
+        ),
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the mail server before giving up.")
+    max_per_minute: int = Field(
+        default=30, ge=0, description="The most mails sent per minute (mail servers block bursts); 0 is no limit."
+    )
 
     @field_validator("password", mode="before")
     @classmethod
     def _no_literal_password(cls, value: Any) -> Any:
         return _refuse_literal_secret(value)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _resolve_ca_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve_path(value, _base_dir(info))
+
+    @property
+    def security(self) -> Literal["ssl", "starttls", "none"]:
+        """How the connection is secured: implicit TLS, STARTTLS, or not at all."""
+        return "ssl" if self.ssl else "starttls" if self.starttls else "none"
 
 
 PhoneFormat = Literal["e164", "national"]
@@ -340,6 +370,205 @@ class DedupeConfig(_Model):
     def match_settings(self) -> dict[str, Any]:
         """The settings for :meth:`sheetcrm.dedupe.MatchConfig.from_settings`: those set, not survivorship."""
         return self.model_dump(exclude_unset=True, exclude={"survivorship"})
+
+
+class StaleConfig(_Model):
+    """When a customer or an open deal is stale (``sheetcrm stale``, and the reminders about them)."""
+
+    cadence: dict[str, int] = Field(
+        default_factory=lambda: {"VIP": 30, "Key": 60, "Standard": 90},
+        description=(
+            "Days between reviews of a customer, per tier (the tier field's choices; synonyms match). "
+            "A customer last touched longer ago is stale."
+        ),
+    )
+    default_days: int = Field(default=90, ge=1, description="Review cadence of customers with a blank or unknown tier.")
+    opportunity_cadence: dict[str, int] | None = Field(
+        default=None,
+        description=(
+            "Days an open deal may go without an update, per tier of its customer; not set uses the customers' cadence."
+        ),
+        examples=[{"VIP": 14, "Key": 30, "Standard": 45}],
+    )
+    column: str = Field(default="stale", description="Header of the column the reason is written into.")
+
+    @field_validator("cadence", "opportunity_cadence")
+    @classmethod
+    def _positive_days(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        for tier, days in (value or {}).items():
+            if days < 1:
+                raise PydanticCustomError("cadence", "{tier}: a cadence is at least 1 day", {"tier": tier})
+        return value
+
+
+class TagRuleConfig(_Model):
+    """A tag given to the customers whose figure passes a test: spend at least 10000 is "high value"."""
+
+    tag: str = Field(description="The tag written.", examples=["high value"])
+    field: str = Field(
+        description=(
+            "The figure tested: order_count, total_spent, first_order, last_order, avg_order_value, "
+            "days_since_last_order."
+        ),
+        examples=["total_spent"],
+    )
+    op: Literal[">=", ">", "<=", "<", "==", "!="] = Field(description="How the figure is compared.")
+    value: int | float | str = Field(
+        description="What it is compared with: a number, or text (ISO dates compare as text)."
+    )
+
+
+class SegmentsConfig(_Model):
+    """Lifecycle stages, RFM segments and rule-based tags (``sheetcrm segment``)."""
+
+    new_days: int = Field(default=90, ge=0, description="A customer whose first order is this recent is new.")
+    loyal_orders: int = Field(default=3, ge=1, description="Orders from which a recent customer is loyal.")
+    active_days: int = Field(default=180, ge=0, description="A customer whose last order is this recent is active.")
+    dormant_days: int = Field(default=365, ge=0, description="No order for longer than this: dormant.")
+    churned_days: int = Field(default=730, ge=0, description="No order for longer than this: churned.")
+    tags: list[TagRuleConfig] = Field(
+        default_factory=list,
+        description="Rules that tag customers, written into the tags_auto column (the team's own tags stay theirs).",
+        examples=[[{"tag": "high value", "field": "total_spent", "op": ">=", "value": 10000}]],
+    )
+    rates: dict[str, float] | None = Field(
+        default=None,
+        description=(
+            "Exchange rates to one unit, per currency, so that RFM's monetary score compares spend across "
+            "currencies; not set scores each currency's customers among themselves."
+        ),
+        examples=[{"CNY": 1.0, "USD": 7.1, "EUR": 7.7}],
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SegmentsConfig:
+        if not self.active_days <= self.dormant_days <= self.churned_days:
+            raise PydanticCustomError(
+                "lifecycle_order",
+                "need active_days <= dormant_days <= churned_days, got {a}, {d}, {c}",
+                {"a": self.active_days, "d": self.dormant_days, "c": self.churned_days},
+            )
+        return self
+
+
+class PipelineConfig(_Model):
+    """How orders move through their statuses (``sheetcrm pipeline``)."""
+
+    statuses: list[str] = Field(
+        default_factory=lambda: ["received", "confirmed", "processing", "shipped", "completed"],
+        description="The statuses an order moves through, in order (choices of the orders' status field).",
+    )
+    exits: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "cancelled": ["received", "confirmed", "processing"],
+            "returned": ["shipped", "completed"],
+        },
+        description="Statuses outside the line, and the statuses an order may reach them from.",
+    )
+    ship_within_days: int = Field(
+        default=3, ge=0, description="A confirmed or processing order not shipped after this many days is overdue."
+    )
+    deliver_within_days: int = Field(
+        default=7, ge=0, description="A shipped order not completed after this many days is overdue."
+    )
+    column: str = Field(default="pipeline", description="Header of the column the pipeline's flags are written into.")
+    shipped_status: str = Field(default="shipped", description="Moving to this status fills an empty shipped_at.")
+    delivered_status: str = Field(default="completed", description="Moving to this status fills an empty delivered_at.")
+
+    @model_validator(mode="after")
+    def _known_statuses(self) -> PipelineConfig:
+        known = set(self.statuses) | set(self.exits)
+        if len(set(self.statuses)) != len(self.statuses):
+            raise PydanticCustomError("statuses", "a status is listed twice in statuses")
+        for exit_status, sources in self.exits.items():
+            if exit_status in self.statuses:
+                raise PydanticCustomError("exits", "{s} is both in statuses and in exits", {"s": exit_status})
+            for source in sources:
+                if source not in known:
+                    raise PydanticCustomError(
+                        "exits", "exits.{e}: unknown status {s}", {"e": exit_status, "s": json.dumps(source)}
+                    )
+        for name in (self.shipped_status, self.delivered_status):
+            if name not in known:
+                raise PydanticCustomError("status", "unknown status {s}", {"s": json.dumps(name)})
+        return self
+
+
+ReminderChannel = Literal["smtp", "outbox", "sheet", "stdout"]
+ReminderKind = Literal["stale-customer", "follow-up", "overdue-order", "stale-opportunity", "birthday", "anniversary"]
+
+
+def _default_occasions() -> dict[str, Literal["birthday", "anniversary"]]:
+    return {"birthday": "birthday", "anniversary": "anniversary"}
+
+
+class RemindersConfig(_Model):
+    """Who is reminded of what, and how (``sheetcrm remind``)."""
+
+    channels: list[ReminderChannel] | None = Field(
+        default=None,
+        description=(
+            "Where reminders go: smtp (one mail per owner), outbox (the same mails as .eml files in a folder), "
+            "sheet (rows of the _reminders sheet, with a done column), stdout. "
+            "Not set: sheet, plus smtp when [smtp] host is set, else outbox."
+        ),
+        examples=[["smtp", "sheet"]],
+    )
+    kinds: list[ReminderKind] = Field(
+        default_factory=lambda: list(get_args(ReminderKind)),
+        description="What owners are reminded of.",
+    )
+    language: Literal["en", "zh"] = Field(default="en", description="Language of the shipped mail templates.")
+    templates: Path | None = Field(
+        default=None,
+        description=(
+            "A folder of the team's own templates (subject.j2, digest.txt.j2, digest.html.j2; Jinja2), "
+            "used in place of the shipped ones of the same name; relative to the config file's folder."
+        ),
+        examples=["mail-templates"],
+    )
+    outbox: Path | None = Field(
+        default=None,
+        description=(
+            "Folder the outbox channel writes .eml files into (relative to the config file's folder); "
+            "not set: outbox/ beside the workbook."
+        ),
+        examples=["outbox"],
+    )
+    fallback_recipient: str | None = Field(
+        default=None,
+        description="Who gets the reminders of records without an owner_email; not set leaves them out (counted).",
+        examples=["sales-lead@example.com"],
+    )
+    owners: dict[str, str] = Field(
+        default_factory=dict,
+        description="Email of each owner by the name in the owner column, for rows without an owner_email.",
+        examples=[{"Li Wei": "li.wei@example.com"}],
+    )
+    occasions: dict[str, Literal["birthday", "anniversary"]] = Field(
+        default_factory=_default_occasions,
+        description=(
+            "Customer date fields whose yearly return is reminded, and as what; fields the sheet lacks are skipped."
+        ),
+        examples=[{"birthday": "birthday", "created_at": "anniversary"}],
+    )
+    days_ahead: int = Field(
+        default=7, ge=0, description="How many days before a birthday or anniversary its reminder is due."
+    )
+    repeat_days: int = Field(
+        default=0,
+        ge=0,
+        description="Remind again every this many days while a reminder is still due and not done; 0 reminds once.",
+    )
+    keep_done_days: int = Field(
+        default=30, ge=0, description="Days a done or resolved row stays on the _reminders sheet."
+    )
+    sheet: str = Field(default="_reminders", description="Name of the sheet the sheet channel writes.")
+
+    @field_validator("templates", "outbox")
+    @classmethod
+    def _resolve_folder(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve_path(value, _base_dir(info))
 
 
 class FixConfig(_Model):
@@ -458,15 +687,20 @@ class Config(_Model):
         default_factory=DedupeConfig,
         description="How duplicate customers are found and merged (sheetcrm dedupe, sheetcrm find).",
     )
+    stale: StaleConfig = Field(
+        default_factory=StaleConfig, description="When a customer or an open deal is stale (sheetcrm stale)."
+    )
+    segments: SegmentsConfig = Field(
+        default_factory=SegmentsConfig, description="Lifecycle stages, RFM segments and tags (sheetcrm segment)."
+    )
+    pipeline: PipelineConfig = Field(
+        default_factory=PipelineConfig, description="How orders move through their statuses (sheetcrm pipeline)."
+    )
+    reminders: RemindersConfig = Field(
+        default_factory=RemindersConfig, description="Who is reminded of what, and how (sheetcrm remind)."
+    )
     # The sections below are placeholders: any keys are accepted until the issue named in
     # each description replaces the dict with a typed model.
-    stale: dict[str, Any] = Field(
-        default_factory=dict,
-        description="When a customer or deal counts as stale (placeholder, filled by the stale issue).",
-    )
-    reminders: dict[str, Any] = Field(
-        default_factory=dict, description="Follow-up reminders (placeholder, filled by the reminders issue)."
-    )
     reports: dict[str, Any] = Field(
         default_factory=dict, description="Reports and their recipients (placeholder, filled by the reports issue)."
     )
@@ -672,7 +906,7 @@ def _describe_error(error: Any) -> tuple[str, str, str | None]:
             hint = f"did you mean [tables.{close[0]}]? " if close else ""
             hint += "a custom table needs the name of its sheet: sheet = ..."
         return key, "missing (this key is required)", hint
-    if kind in ("literal_secret", "secret_ref", "env_name", "timezone", "region", "empty"):
+    if kind in ("literal_secret", "secret_ref", "env_name", "timezone", "region", "empty") or kind in _RULE_KINDS:
         hint = context.get("hint")
         if kind == "literal_secret":
             env = re.sub(r"[^A-Z0-9_]", "_", "_".join(str(part) for part in loc[-2:]).upper())
@@ -690,6 +924,10 @@ def _describe_error(error: Any) -> tuple[str, str, str | None]:
     if str(error["msg"]).startswith("Input should be "):
         message = "should be " + message
     return key, message[:1].lower() + message[1:] + got, None
+
+
+# Errors of the jobs' own rules (not types): their message says it all, the input is not repeated.
+_RULE_KINDS = frozenset({"cadence", "lifecycle_order", "statuses", "exits", "status"})
 
 
 def _show(value: Any) -> str:
@@ -945,6 +1183,10 @@ def _plain(value: Any, relative_to: Path | None) -> Any:
         return {key: _plain(item, relative_to) for key, item in value.model_dump().items()}
     if isinstance(value, Path):
         return _relative(value, relative_to)
+    if isinstance(value, BaseModel):
+        return {key: _plain(item, relative_to) for key, item in value.model_dump(exclude_none=True).items()}
+    if isinstance(value, list):
+        return [_plain(item, relative_to) for item in value]
     if isinstance(value, str) and relative_to is not None and not _URL.match(value) and Path(value).is_absolute():
         return _relative(Path(value), relative_to)
     return value

@@ -135,7 +135,10 @@ def test_defaults() -> None:
     assert config.google.credentials is None
     assert (config.fix.phone_format, config.fix.default_region, config.fix.day_first) == ("e164", "CN", None)
     assert config.dedupe.merge_threshold == 0.97 and config.dedupe.match_settings() == {}
-    assert config.stale == config.reminders == config.reports == config.jobs == config.schema_ == {}
+    assert config.stale.cadence == {"VIP": 30, "Key": 60, "Standard": 90} and config.stale.default_days == 90
+    assert config.segments.tags == [] and config.pipeline.ship_within_days == 3
+    assert config.reminders.channels is None and config.reminders.language == "en"
+    assert config.reports == config.jobs == config.schema_ == {}
 
 
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:
@@ -473,6 +476,8 @@ def test_render_json_has_every_key() -> None:
         "fix",
         "dedupe",
         "stale",
+        "segments",
+        "pipeline",
         "reminders",
         "reports",
         "jobs",

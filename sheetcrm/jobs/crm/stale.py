@@ -208,10 +208,13 @@ def find_stale(
     today: dt.date,
     cadence: Mapping[str, int] = DEFAULT_CADENCE,
     default_days: int = 90,
+    opportunity_cadence: Mapping[str, int] | None = None,
 ) -> StaleReport:
     """Customers and open opportunities that need attention, by the rules in the module docstring.
 
     Frames are indexed by sheet row number; the findings' ``row`` is that number.
+    ``opportunity_cadence`` (per tier of the deal's customer) replaces ``cadence`` for
+    the ``not-updated`` check when given.
     """
     now = day_number(today)
     counts: dict[str, int] = {}
@@ -279,9 +282,13 @@ def find_stale(
         if bad_close:
             counts["bad_expected_close"] = bad_close
         updated = dates(opportunities, "updated_at", "opportunity_updated_at", with_time=True)
+        deal_cadence = cadence_f
+        if opportunity_cadence is not None:
+            deal_days, _ = _cadence_days(text_column(customers, "tier"), opportunity_cadence, default_days)
+            deal_cadence = deal_days.astype(np.float64)
         by_key = np.full(keys + 1, float(default_days))  # the last slot: customer not found
         known = row_code >= 0
-        by_key[row_code[known]] = cadence_f[known]  # rows sharing an id: the last row's tier wins
+        by_key[row_code[known]] = deal_cadence[known]  # rows sharing an id: the last row's tier wins
         opp_cadence = by_key[np.where(opportunity_code >= 0, opportunity_code, keys)]
         opp_ids = text_column(opportunities, "opportunity_id")
         past = np.flatnonzero(is_open & (close < now))

@@ -2,7 +2,7 @@
 
 A row found stale (:func:`~sheetcrm.jobs.crm.stale.find_stale`: past its tier's review cadence,
 never touched, without a phone or email, an open deal past its expected close or not updated)
-gets a short reason in its ``stale`` column (created when missing) and a yellow highlight there;
+gets a short reason in its ``stale`` column (``[stale] column``; created when missing) and a yellow highlight there;
 both are cleared once the row is fresh again. The team's own colours are never touched.
 """
 
@@ -16,13 +16,12 @@ import pandas as pd
 from sheetcrm.config import Config, load_config
 from sheetcrm.jobs.crm.frames import read_crm_tables
 from sheetcrm.jobs.crm.rollup_job import write_columns
-from sheetcrm.jobs.crm.stale import DEFAULT_CADENCE, StaleFinding, StaleReport, find_stale
+from sheetcrm.jobs.crm.stale import StaleFinding, StaleReport, find_stale
 from sheetcrm.sync.changeset import CellValue, ChangeSet
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
-__all__ = ["STATUS_COLUMN", "plan_stale", "stale"]
+__all__ = ["plan_stale", "stale"]
 
-STATUS_COLUMN = "stale"
 STALE_FILL = "FFEB9C"  # the warning yellow validate uses: one of sheetcrm's own fills
 _SHEETS = {"Customers": "customers", "Opportunities": "opportunities"}  # as find_stale names them
 
@@ -48,16 +47,18 @@ def plan_stale(
         workbook, settings, required=("customers",), optional=("interactions", "orders", "opportunities")
     )
     tables, frames = read.tables, read.frames
-    options = dict(settings.stale)
+    options = settings.stale
     report = find_stale(
         frames["customers"],
         interactions=frames.get("interactions"),
         orders=frames.get("orders"),
         opportunities=frames.get("opportunities"),
         today=today or dt.date.today(),
-        cadence=options.get("cadence", DEFAULT_CADENCE),
-        default_days=int(options.get("default_days", 90)),
+        cadence=options.cadence,
+        default_days=options.default_days,
+        opportunity_cadence=options.opportunity_cadence,
     )
+    column = options.column
     changes = ChangeSet("stale: mark rows that need attention")
     for label, key in _SHEETS.items():
         if key not in tables:
@@ -67,11 +68,11 @@ def plan_stale(
         for finding in report.findings:
             if finding.sheet == label:
                 reasons.setdefault(finding.row, []).append(status_text(finding))
-        status = pd.Series("", index=table.frame.index, dtype="str")
+        status = pd.Series("", index=table.frame.index, dtype="str", name=column)
         for row, texts in reasons.items():
             status[row] = "; ".join(texts)
-        before = table.frame[STATUS_COLUMN] if STATUS_COLUMN in table.columns else pd.Series("", index=status.index)
-        letter = write_columns(changes, table, status.to_frame(STATUS_COLUMN), typed=_text)[STATUS_COLUMN]
+        before = table.frame[column] if column in table.columns else pd.Series("", index=status.index)
+        letter = write_columns(changes, table, status.to_frame(column), typed=_text)[column]
         for row in status.index[(status != "") & (before == "")]:
             changes.fill(table.sheet, int(row), letter, STALE_FILL, ours_only=True)
         for row in status.index[(status == "") & (before != "")]:
