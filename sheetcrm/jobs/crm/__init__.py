@@ -11,6 +11,15 @@ number) and an explicit ``today``; nothing here reads or writes a workbook.
     >>> report = find_stale(customers, orders=orders, today=date(2026, 11, 22))
 """
 
+from sheetcrm.jobs.crm.pipeline import (
+    PipelineCode,
+    PipelineFinding,
+    PipelineReport,
+    SeenStatus,
+    check_pipeline,
+    order_keys,
+    transition,
+)
 from sheetcrm.jobs.crm.rollups import EXCLUDED_STATUSES, compute_rollups
 from sheetcrm.jobs.crm.segments import RFM_SEGMENTS, STAGES, lifecycle, rfm, tags_from_rules
 from sheetcrm.jobs.crm.stale import DEFAULT_CADENCE, StaleCode, StaleFinding, StaleReport, find_stale
@@ -20,12 +29,19 @@ __all__ = [
     "EXCLUDED_STATUSES",
     "RFM_SEGMENTS",
     "STAGES",
+    "PipelineCode",
+    "PipelineFinding",
+    "PipelineReport",
+    "SeenStatus",
     "StaleCode",
     "StaleFinding",
     "StaleReport",
+    "check_pipeline",
     "compute_rollups",
     "find_stale",
     "lifecycle",
+    "order_keys",
     "rfm",
     "tags_from_rules",
+    "transition",
 ]

@@ -18,10 +18,12 @@ __all__ = ["CrmTables", "read_crm_tables"]
 
 @dataclass(frozen=True)
 class CrmTables:
-    """Each table read, by key (``"customers"``): as the sheet has it, and with field names as columns."""
+    """Each table read, by key (``"customers"``): as the sheet has it, with field names as columns,
+    and which header holds which field (``{"客户名称": "name"}``)."""
 
     tables: dict[str, Table]
     frames: dict[str, pd.DataFrame]
+    fields: dict[str, dict[str, str]]
 
 
 def read_crm_tables(
@@ -41,9 +43,6 @@ def read_crm_tables(
                 f"{workbook.source}: no sheet {schema.sheet!r} for the {key} table",
                 hint=f"add the sheet, or set [tables.{key}] sheet = ... in sheetcrm.toml",
             )
-    frames = {
-        key: table.frame[list(fields)].rename(columns=fields)
-        for key, table in tables.items()
-        for fields in [schemas[key].match_headers(table.columns).fields]
-    }
-    return CrmTables(tables, frames)
+    fields = {key: dict(schemas[key].match_headers(table.columns).fields) for key, table in tables.items()}
+    frames = {key: table.frame[list(fields[key])].rename(columns=fields[key]) for key, table in tables.items()}
+    return CrmTables(tables, frames, fields)
