@@ -1,7 +1,7 @@
 """The ``sheetcrm`` command: parse arguments, call one library function, render the result.
 
 Exit codes: 0 ok, 1 findings, 2 usage / config / unreadable input, 3 refused to write,
-70 an internal error (a bug: please report it with the output of ``-v``).
+4 partly failed (a reminder could not be delivered; the others were), 70 an internal error (a bug: please report it with the output of ``-v``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sheetcrm.errors import InputError, SheetcrmError
 
 log = logging.getLogger("sheetcrm")
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_REFUSED, EXIT_INTERNAL = 0, 1, 2, 3, 70
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_REFUSED, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -296,6 +296,95 @@ def stale(
         obj.say(f"… and {len(findings) - limit} more (--limit, or --format json for all)")
     obj.say(f"{len(findings)} stale: " + ", ".join(f"{n} {code}" for code, n in report.stats["by_code"].items()))
     render_apply(obj, result, "table")
+
+
+@cli.command()
+@workbook_argument
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date orders are checked as of.")
+@click.option("--limit", default=20, show_default=True, help="How many flagged orders to list (json: all).")
+@dry_run_option
+@out_option
+@format_option("table", "json")
+@click.pass_obj
+def pipeline(
+    obj: Context, workbook: str | None, today: Any, limit: int, dry_run: bool, out: Path | None, fmt: str
+) -> None:
+    """Check how orders moved since the last run: flag skipped, backward and late orders, fill ship dates."""
+    from sheetcrm.jobs.crm.pipeline_job import pipeline as run_pipeline
+
+    with obj.working("checking orders…"):
+        report, result = run_pipeline(
+            obj.open(workbook), config=obj.config(), today=today.date() if today else None, dry_run=dry_run, out=out
+        )
+    if fmt == "json":
+        payload = {**report.to_dict(), "dry_run": result.dry_run, "run_id": result.run_id}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    findings = report.findings
+    for finding in findings[:limit]:
+        obj.say(f"{finding.sheet}!{finding.row}  {finding.order_id}  {finding.message}")
+    if len(findings) > limit:
+        obj.say(f"… and {len(findings) - limit} more (--limit, or --format json for all)")
+    by_code = report.stats["by_code"]
+    obj.say(
+        f"{len(findings)} flagged" + (": " + ", ".join(f"{n} {code}" for code, n in by_code.items()) if by_code else "")
+    )
+    render_apply(obj, result, "table")
+
+
+@cli.command()
+@workbook_argument
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date reminders are due as of.")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    type=click.Choice(["smtp", "outbox", "sheet", "stdout"]),
+    help="Where reminders go (repeatable) [default: [reminders] channels; else sheet plus smtp or outbox].",
+)
+@click.option(
+    "--resend-unconfirmed",
+    is_flag=True,
+    help="Send again the reminders an earlier run may not have delivered (at least once instead of at most once).",
+)
+@dry_run_option
+@format_option("table", "json")
+@click.pass_obj
+def remind(
+    obj: Context,
+    workbook: str | None,
+    today: Any,
+    channels: tuple[str, ...],
+    resend_unconfirmed: bool,
+    dry_run: bool,
+    fmt: str,
+) -> int:
+    """Tell each owner, once, what is due: stale customers, follow-ups, late orders, deals, birthdays.
+
+    One digest per owner_email by mail (smtp) or as .eml files (outbox), rows on the
+    _reminders sheet with a done column, or printed (stdout).
+    """
+    from sheetcrm.jobs.remind.job import remind as run_remind
+
+    with obj.working("gathering reminders…"):
+        result = run_remind(
+            obj.open(workbook),
+            config=obj.config(),
+            today=today.date() if today else None,
+            channels=list(channels) or None,  # type: ignore[arg-type]  # click.Choice checked them
+            dry_run=dry_run,
+            resend_unconfirmed=resend_unconfirmed,
+        )
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        obj.say(result.summary())
+        if dry_run:
+            obj.say("dry run: nothing was sent or written")
+    failed = [outcome for outcome in result.channels if not outcome.ok]
+    if failed and all(outcome.error for outcome in failed):
+        return EXIT_REFUSED  # only the sheet could not be written; every mail went
+    return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
 @cli.command()

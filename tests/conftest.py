@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import socket
 import struct
 import subprocess
 import sys
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SmtpServer
+from aiosmtpd.smtp import Envelope, Session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,3 +111,55 @@ def tiny_png() -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
         + chunk(b"IEND", b"")
     )
+
+
+# -- a real SMTP server on loopback (aiosmtpd), for the reminder tests ------------------------
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    authenticated: bool
+
+
+@dataclass
+class Handler:
+    """Keeps what the server received; refuses RCPT of addresses starting with "nobody"."""
+
+    received: list[Received] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: SmtpServer, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.startswith("nobody"):
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SmtpServer, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(
+            Received(str(envelope.mail_from), list(envelope.rcpt_tos), message, bool(session.authenticated))
+        )
+        return "250 OK queued"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def smtp_server(handler: object, **options: Any) -> Iterator[int]:
+    """A real SMTP server on 127.0.0.1, yielding its port."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="localhost", **options)
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
