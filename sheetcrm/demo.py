@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 from sheetcrm.api import open_workbook
 from sheetcrm.config import default_config, load_config, write_config
 from sheetcrm.dedupe.job import dedupe
 from sheetcrm.errors import InputError
+from sheetcrm.jobs.crm.pipeline_job import STATE_FILE, pipeline
 from sheetcrm.jobs.crm.rollup_job import rollups
 from sheetcrm.jobs.crm.segment_job import segment
 from sheetcrm.jobs.crm.stale_job import stale
 from sheetcrm.jobs.fix import fix
+from sheetcrm.jobs.remind.job import remind
+from sheetcrm.jobs.remind.ledger import LEDGER_FILE
 from sheetcrm.jobs.tidy import tidy
 from sheetcrm.sample import write_sample_workbook
 from sheetcrm.schema.tables import CRM_TABLES
@@ -55,8 +61,11 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
         )
     target.mkdir(parents=True, exist_ok=True)
     (target / MARKER).write_text("written by sheetcrm demo; safe to delete with this folder\n", encoding="utf-8")
-    for leftover in (workbook_path, target / ".sheetcrm" / "runs.jsonl"):
+    state = target / ".sheetcrm"
+    for leftover in (workbook_path, state / "runs.jsonl", state / LEDGER_FILE, state / STATE_FILE):
         leftover.unlink(missing_ok=True)
+    for mail in (target / "outbox").glob("*.eml"):
+        mail.unlink()
 
     started = time.perf_counter()
     sample = write_sample_workbook(workbook_path, customers=customers, seed=seed, today=today)
@@ -120,6 +129,26 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
     say(f"  {len(stale_report.findings)} stale rows marked ({by_code})")
 
     say("")
+    say("job pipeline: order statuses checked against the last run; late orders flagged, ship dates filled")
+    orders_report, _ = pipeline(workbook, config=config, today=today)
+    by_code = ", ".join(f"{n} {code}" for code, n in orders_report.stats["by_code"].items()) or "none"
+    say(f"  {len(orders_report.findings)} orders flagged ({by_code}); statuses remembered in .sheetcrm/{STATE_FILE}")
+
+    say("")
+    say("job remind: one digest per owner (no mail server set: written to the outbox folder), rows on _reminders")
+    reminded = remind(workbook, config=config, today=today)
+    say("  " + reminded.summary().replace("\n", "\n  "))
+    mails = sorted((target / "outbox").glob("*.eml"))
+    if mails:
+        say(f"  the first digest, {_shown(mails[0])}:")
+        digest = email.message_from_bytes(mails[0].read_bytes(), policy=email.policy.default)
+        body = digest.get_body(("plain",))
+        text = body.get_content() if isinstance(body, EmailMessage) else ""
+        say(f"    Subject: {digest['Subject']}")
+        for body_line in text.strip().splitlines()[:8]:
+            say(f"    {body_line}")
+
+    say("")
     say("job validate: check every cell against the schemas, and mark the bad ones in the workbook")
     report = validate(workbook, config=config)
     # errors by code; the rest (a phone without a country code, the team's own columns) are warnings and notes
@@ -138,6 +167,10 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
     commands = [
         (f"sheetcrm -c {config_path} validate", "every finding, by cell (exit 1 while there are any)"),
         (f"sheetcrm -c {config_path} history", "the runs applied, newest last"),
+        (
+            f"sheetcrm -c {config_path} remind --channel stdout",
+            "today's reminders, printed (mails already sent are not sent again)",
+        ),
     ]
     if run.run_id:
         commands.append((f"sheetcrm -c {config_path} undo {run.run_id}", "put back exactly what tidy changed"))

@@ -126,12 +126,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "rollups",
         "segment",
         "stale",
+        "pipeline",
+        "remind",
         "validate --annotate",
     ]
-    assert "_issues" in workbook.sheet_names
+    assert {"_issues", "_reminders"} <= set(workbook.sheet_names)
+    assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) >= 2  # a digest per owner
+    assert "outbox: sent" in done.stdout and "Subject: sheetcrm: " in done.stdout
     # a second demo run in the same folder starts afresh
     again = run_cli("demo", "--out", "demo", "--customers", "300", "--today", "2026-11-22", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+    assert "outbox: sent" in again.stdout  # the ledger was reset with the workbook: the digests go again
 
 
 def test_tidy_in_place_keeps_what_openpyxl_would_drop(tmp_path: Path) -> None:
