@@ -59,6 +59,7 @@ __all__ = [
     "PhoneFormat",
     "PipelineConfig",
     "RemindersConfig",
+    "RollupsConfig",
     "SafetyConfig",
     "SchemaConfig",
     "SecretRef",
@@ -418,8 +419,27 @@ class TagRuleConfig(_Model):
     )
 
 
+class RollupsConfig(_Model):
+    """Order figures per customer (``sheetcrm rollups``)."""
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Headers to write figures under instead of their names: order_count, total_spent, first_order, "
+            "last_order, avg_order_value (total_spent_USD … with several currencies)."
+        ),
+        examples=[{"order_count": "订单数", "total_spent": "累计消费"}],
+    )
+
+
 class SegmentsConfig(_Model):
     """Lifecycle stages, RFM segments and rule-based tags (``sheetcrm segment``)."""
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Headers to write under instead of lifecycle, rfm_r, rfm_f, rfm_m, rfm_segment and tags_auto.",
+        examples=[{"lifecycle": "生命周期", "rfm_segment": "RFM 分群"}],
+    )
 
     new_days: int = Field(default=90, ge=0, description="A customer whose first order is this recent is new.")
     loyal_orders: int = Field(default=3, ge=1, description="Orders from which a recent customer is loyal.")
@@ -686,6 +706,9 @@ class Config(_Model):
     dedupe: DedupeConfig = Field(
         default_factory=DedupeConfig,
         description="How duplicate customers are found and merged (sheetcrm dedupe, sheetcrm find).",
+    )
+    rollups: RollupsConfig = Field(
+        default_factory=RollupsConfig, description="Order figures per customer (sheetcrm rollups)."
     )
     stale: StaleConfig = Field(
         default_factory=StaleConfig, description="When a customer or an open deal is stale (sheetcrm stale)."

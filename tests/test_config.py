@@ -475,6 +475,7 @@ def test_render_json_has_every_key() -> None:
         "smtp",
         "fix",
         "dedupe",
+        "rollups",
         "stale",
         "segments",
         "pipeline",

@@ -10,6 +10,7 @@ import openpyxl
 from conftest import run_cli
 
 import sheetcrm
+from sheetcrm.config import Config, RollupsConfig, SegmentsConfig, TagRuleConfig
 from sheetcrm.jobs.crm.rollup_job import plan_rollups, rollups
 from sheetcrm.jobs.crm.segment_job import plan_segments, segment
 from sheetcrm.jobs.crm.stale_job import stale
@@ -108,3 +109,27 @@ def test_stale_rows_are_marked_highlighted_and_cleared_once_fresh(tmp_path: Path
     done = run_cli("stale", str(path), "--today", "2026-11-22", "--dry-run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert re.search(r"\d+ stale: \d+ ", done.stdout)
+
+
+def test_figures_go_under_the_team_s_own_headers_and_tag_rules_fill_tags_auto(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path, customers=120, seed=7, today=TODAY)
+    settings = Config(
+        # the sample has two currencies: total_spent is per currency
+        rollups=RollupsConfig(columns={"order_count": "订单数", "total_spent_CNY": "累计消费"}),
+        segments=SegmentsConfig(
+            columns={"lifecycle": "生命周期"},
+            tags=[TagRuleConfig(tag="high value", field="total_spent_CNY", op=">=", value=5000)],
+        ),
+    )
+    rollups(sheetcrm.open_workbook(path), config=settings, today=TODAY)
+    segment(sheetcrm.open_workbook(path), config=settings, today=TODAY)
+    customers = sheetcrm.open_workbook(path)["Customers"]
+    assert {"订单数", "累计消费", "生命周期", "tags_auto"} <= set(customers.columns)
+    assert "order_count" not in customers.columns and "lifecycle" not in customers.columns
+    for row in customers.rows:
+        spent = customers.value(row, "累计消费")
+        assert (customers.value(row, "tags_auto") == "high value") == (spent != "" and float(spent) >= 5000), row
+    assert any(customers.value(row, "tags_auto") for row in customers.rows)
+    assert len(plan_rollups(sheetcrm.open_workbook(path), config=settings, today=TODAY)) == 0
+    assert len(plan_segments(sheetcrm.open_workbook(path), config=settings, today=TODAY)) == 0

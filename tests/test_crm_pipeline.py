@@ -462,11 +462,27 @@ def _plain(frame: pd.DataFrame, before: dict[str, SeenStatus], rules: PipelineCo
             }
             if any(fill.values()):
                 fills[row] = fill
+        waiting = rules.statuses[1 : rules.statuses.index(rules.shipped_status)]
         if key and known and not dup:
-            state[key] = entry if entry and entry.status == known else SeenStatus(known, TODAY)
+            if entry and entry.status == known:
+                state[key] = entry
+            elif entry and entry.status in waiting and known in waiting:  # still waiting: the clock runs on
+                state[key] = SeenStatus(known, entry.since)
+            else:
+                state[key] = SeenStatus(known, TODAY)
         elif entry:
             state[key] = entry
     return findings, fills, state
+
+
+def test_confirmed_to_processing_keeps_the_shipping_clock() -> None:
+    rules = PipelineConfig()
+    before = {"O-1": SeenStatus("confirmed", ago(2))}
+    moved = check_pipeline(orders(order("O-1", "processing", iso(5))), today=TODAY, seen=before, rules=rules)
+    assert moved.state["O-1"] == SeenStatus("processing", ago(2))
+    later = TODAY + dt.timedelta(days=2)
+    report = check_pipeline(orders(order("O-1", "processing", iso(5))), today=later, seen=moved.state, rules=rules)
+    assert report.flatten(["code", "days_overdue"]) == [["not-shipped", 1]]  # 4 days waiting, 3 allowed
 
 
 def test_matches_a_plain_loop_on_random_orders() -> None:

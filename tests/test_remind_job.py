@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import io
 import json
 import os
 import signal
@@ -314,3 +315,9 @@ def test_birthdays_anniversaries_follow_ups_and_owners(tmp_path: Path) -> None:
     assert due["C-7", "anniversary"].detail.startswith("3 years")
     assert result.due.unassigned == {"follow-up": 1}  # C-5 has no owner: counted, not sent
     assert "1 due without an owner_email" in result.summary()
+
+    chinese = Config(reminders=settings.reminders.model_copy(update={"language": "zh"}))
+    printed = io.StringIO()
+    remind(sheetcrm.open_workbook(path), config=chinese, today=TODAY, stdout=printed)
+    assert "生日：2026-11-25（还有 3 天）" in printed.getvalue() and "计划今天跟进" in printed.getvalue()
+    assert "birthday on" not in printed.getvalue()  # the details are in Chinese too

@@ -50,10 +50,9 @@ of the status reached is filled: processing → completed fills ``delivered_at``
 status gets its status, with ``since`` kept from ``seen`` when the status is unchanged and
 ``today`` otherwise. Rows whose status is blank or unknown, and duplicate rows, keep what
 was seen (so fixing a typo next week compares with the status before it); orders no longer
-on the sheet are forgotten. Note that ``since`` restarts on every move, confirmed →
-processing included: the run that sees that move still counts ``not-shipped`` from the day
-the order was first seen confirmed, but later runs count from the day of the move, as
-``seen`` holds no more than the last status and its ``since``.
+on the sheet are forgotten. A move from one waiting status to another (confirmed →
+processing) keeps ``since``: the order is still waiting to ship, and the ``not-shipped``
+clock runs on from the day it first waited.
 
     >>> report = check_pipeline(orders, today=date(2026, 11, 22), seen=store.load())
     >>> report.flatten(["row", "code", "previous", "days_overdue"])
@@ -498,6 +497,10 @@ def check_pipeline(
 
     changed = keyed & ~duplicate & (current >= 0) & ~unchanged
     state = _state(keys, current, changed, found, at, seen, names, today)
+    # confirmed -> processing: still waiting to ship, so the shipping clock keeps its start
+    still_waiting = changed & was_waiting & waiting
+    for key, code in zip(keys[still_waiting].tolist(), current[still_waiting].tolist(), strict=True):
+        state[key] = SeenStatus(names[code], seen[key].since)
     counts = {
         "orders": size,
         "blank_id": int((~keyed).sum()),

@@ -2,7 +2,8 @@
 
 The figures (:func:`~sheetcrm.jobs.crm.rollups.compute_rollups`) go into columns named as the
 figures are (``order_count``, ``total_spent``, ``first_order``, ``last_order``,
-``avg_order_value``), created after the last column when the sheet has none of that name.
+``avg_order_value``), or as ``[rollups] columns`` renames them (``order_count = "订单数"``),
+created after the last column when the sheet has none of that name.
 Only cells whose text changes are written, so a second run with the same orders writes
 nothing. Cells holding a formula are left alone.
 """
@@ -10,7 +11,7 @@ nothing. Cells holding a formula are left alone.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -33,32 +34,38 @@ def plan_rollups(workbook: Workbook, *, config: Config | None = None, today: dt.
     figures = compute_rollups(read.frames["customers"], read.frames["orders"], today=today or dt.date.today())
 
     changes = ChangeSet("rollups: order figures per customer")
-    write_columns(changes, read.tables["customers"], figures, typed=_typed)
+    write_columns(changes, read.tables["customers"], figures, typed=_typed, headers=settings.rollups.columns)
     return changes
 
 
 def write_columns(
-    changes: ChangeSet, table: Table, figures: pd.DataFrame, *, typed: Callable[[str, str], CellValue]
+    changes: ChangeSet,
+    table: Table,
+    figures: pd.DataFrame,
+    *,
+    typed: Callable[[str, str], CellValue],
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Add edits writing ``figures`` (text, indexed by ``table``'s rows) into the columns of
-    their names: created after the last column when missing; only cells whose text changes;
-    never over a formula. ``typed(column, text)`` is the value a cell gets. Returns each
-    column's letter."""
+    their names (or of ``headers[name]``, the team's own header for a figure): created after
+    the last column when missing; only cells whose text changes; never over a formula.
+    ``typed(figure, text)`` is the value a cell gets. Returns each figure's column letter."""
     letters: dict[str, str] = {}
     next_column = max((column_index(table.letter(h)) for h in table.columns), default=0) + 1
     for name in figures.columns:
+        header = (headers or {}).get(name, name)
         new = figures[name].astype(str)
-        if name in table.columns:
-            letter = table.letter(name)
-            old = table.frame[name].astype(str)
+        if header in table.columns:
+            letter = table.letter(header)
+            old = table.frame[header].astype(str)
         else:
             letter = column_letter(next_column)
             next_column += 1
-            changes.edit(table.sheet, table.header_row, letter, old="", new=name, field=name)
+            changes.edit(table.sheet, table.header_row, letter, old="", new=header, field=name)
             old = pd.Series("", index=new.index)  # a new column is empty
         letters[name] = letter
         for row in new.index[new != old]:
-            if name in table.columns and table.is_formula(int(row), name):
+            if header in table.columns and table.is_formula(int(row), header):
                 continue  # a formula a person wrote
             changes.edit(table.sheet, int(row), letter, old=old[row], new=typed(name, new[row]), field=name)
     return letters

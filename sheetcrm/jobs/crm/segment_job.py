@@ -57,7 +57,7 @@ def plan_segments(workbook: Workbook, *, config: Config | None = None, today: dt
         rules = [rule.model_dump() for rule in options.tags]
         figures[TAGS_COLUMN] = tags_from_rules(facts, rules)
     changes = ChangeSet("segment: lifecycle stages and RFM segments")
-    write_columns(changes, read.tables["customers"], figures, typed=_typed)
+    write_columns(changes, read.tables["customers"], figures, typed=_typed, headers=options.columns)
     return changes
 
 

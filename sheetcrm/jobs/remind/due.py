@@ -21,6 +21,7 @@ the email ``[reminders] owners`` gives the row's ``owner`` name, else
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from sheetcrm.config import Config
 from sheetcrm.jobs.crm.frames import CrmTables
 from sheetcrm.jobs.crm.pipeline import PipelineCode, SeenStatus, check_pipeline
 from sheetcrm.jobs.crm.rollups import customer_keys, parse_dates, text_column
-from sheetcrm.jobs.crm.stale import StaleFinding, find_stale
+from sheetcrm.jobs.crm.stale import StaleCode, StaleFinding, find_stale
 from sheetcrm.jobs.remind.model import Reminder, ReminderReason
 
 __all__ = ["DueList", "due_reminders"]
@@ -125,27 +126,31 @@ def due_reminders(
         for finding in report.findings:
             by_row.setdefault((finding.sheet, finding.row), []).append(finding)
         opportunities = frames.get("opportunities")
+        deal_owners = recipients(opportunities, settings.reminders.owners, None) if opportunities is not None else None
         for (label, row), findings in by_row.items():
             first = findings[0]
             dues = [today - dt.timedelta(days=f.days_overdue) for f in findings if f.days_overdue is not None]
             days = max((f.days_overdue for f in findings if f.days_overdue is not None), default=None)
             detail = "; ".join(f.message for f in findings)
+            detail_zh = "；".join(_stale_zh(f) for f in findings)
             if label == "Customers" and "stale-customer" in kinds:
                 add(
                     Reminder(
                         ReminderReason.STALE_CUSTOMER, people.recipients[row], tables["customers"].sheet, row,
                         first.key, people.labels[row], min(dues, default=None), detail, days,
+                        detail_zh=detail_zh,
                     )
                 )  # fmt: skip
-            elif label == "Opportunities" and opportunities is not None:
+            elif label == "Opportunities" and opportunities is not None and deal_owners is not None:
                 deal = opportunities.loc[row]
                 customer, recipient = people.of(str(deal.get("customer_id", "")))
-                own = recipients(opportunities.loc[[row]], settings.reminders.owners, None).iloc[0]
+                own = deal_owners[row]
                 title = str(deal.get("title", "")).strip() or first.key
                 add(
                     Reminder(
                         ReminderReason.STALE_OPPORTUNITY, own or recipient, tables["opportunities"].sheet, row,
                         first.key, title, min(dues, default=None), detail, days, customer,
+                        detail_zh=detail_zh,
                     )
                 )  # fmt: skip
 
@@ -157,10 +162,11 @@ def due_reminders(
             due = _EPOCH + dt.timedelta(days=int(day[position]))
             late = now - int(day[position])
             detail = "follow-up planned for today" if late == 0 else f"follow-up planned {late} days ago"
+            detail_zh = "计划今天跟进" if late == 0 else f"计划跟进已过 {late} 天"
             add(
                 Reminder(
                     ReminderReason.FOLLOW_UP, people.recipients[row], tables["customers"].sheet, int(row),
-                    people.ids[row], people.labels[row], due, detail, late,
+                    people.ids[row], people.labels[row], due, detail, late, detail_zh=detail_zh,
                 )
             )  # fmt: skip
 
@@ -175,7 +181,7 @@ def due_reminders(
                 Reminder(
                     ReminderReason.OVERDUE_ORDER, recipient, tables["orders"].sheet, order.row, order.order_id,
                     order.order_id, today - dt.timedelta(days=order.days_overdue), order.message, order.days_overdue,
-                    customer,
+                    customer, detail_zh=_ORDER_ZH[order.code].format(days=order.days_overdue),
                 )
             )  # fmt: skip
 
@@ -186,15 +192,38 @@ def due_reminders(
             reason = ReminderReason.BIRTHDAY if occasion == "birthday" else ReminderReason.ANNIVERSARY
             if reason is ReminderReason.ANNIVERSARY and years < 1:
                 continue
-            when = "today" if due == today else f"on {due}, in {(due - today).days} days"
-            detail = f"birthday {when}" if reason is ReminderReason.BIRTHDAY else f"{years} years ({column}) {when}"
+            ahead = (due - today).days
+            when = "today" if due == today else f"on {due}, in {ahead} days"
+            when_zh = "今天" if due == today else f"{due}（还有 {ahead} 天）"
+            if reason is ReminderReason.BIRTHDAY:
+                detail, detail_zh = f"birthday {when}", f"生日：{when_zh}"
+            else:
+                detail, detail_zh = f"{years} years ({column}) {when}", f"{years} 周年（{column}）：{when_zh}"
             add(
                 Reminder(
                     reason, people.recipients[row], tables["customers"].sheet, int(row), people.ids[row],
-                    people.labels[row], due, detail, (due - today).days,
+                    people.labels[row], due, detail, ahead, detail_zh=detail_zh,
                 )
             )  # fmt: skip
     return DueList(found, unassigned)
+
+
+_STALE_ZH = {
+    StaleCode.OVERDUE: "上次联系 {last_touch}，超过 {cadence_days} 天回访周期 {days_overdue} 天",
+    StaleCode.NO_TOUCH: "从未联系、下单或更新",
+    StaleCode.NO_CONTACT_DETAILS: "既没有电话也没有邮箱",
+    StaleCode.PAST_CLOSE: "预计成交日已过 {days_overdue} 天，仍未关闭",
+    StaleCode.NOT_UPDATED: "上次更新 {last_touch}，超过 {cadence_days} 天周期 {days_overdue} 天",
+}
+_ORDER_ZH = {
+    PipelineCode.NOT_SHIPPED: "未按时发货，逾期 {days} 天",
+    PipelineCode.NOT_DELIVERED: "已发货未完成，逾期 {days} 天",
+}
+
+
+def _stale_zh(finding: StaleFinding) -> str:
+    """A stale finding in Chinese, for the zh digests (the English is ``finding.message``)."""
+    return _STALE_ZH[finding.code].format(**dataclasses.asdict(finding))
 
 
 def _occasions(values: pd.Series, today: dt.date, days_ahead: int) -> list[tuple[int, dt.date, int]]:

@@ -56,6 +56,7 @@ class Reminder:
     detail: str
     days: int | None = None
     customer: str = ""  # the customer's name, for orders and opportunities
+    detail_zh: str = ""  # the detail in Chinese, for the zh templates ("" falls back to detail)
     repeat: int = 0  # how many times it was due again (``[reminders] repeat_days``) while not done
 
     @property
