@@ -1,4 +1,5 @@
-"""Benchmark: the CRM job computations (roll-ups, stale customers, lifecycle + RFM segments) against
+"""Benchmark: the CRM job computations (roll-ups, stale customers, lifecycle + RFM segments, the order
+pipeline) against
 straightforward pandas, side by side in one run.
 
     python bench/jobs.py                          # 100k and 1M customers and orders
@@ -115,6 +116,24 @@ def sheetcrm_segments(customers: Any, orders: Any) -> dict[str, object]:
     return {"loyal": int((stages == "loyal").sum()), "champions": int((scores["rfm_segment"] == "Champions").sum())}
 
 
+def seen_statuses(orders: Any) -> dict[str, Any]:
+    """What an earlier run remembered (not timed): a third of the orders confirmed 5 days ago,
+    a third shipped 10 days ago, the rest never seen."""
+    from sheetcrm.jobs.crm import SeenStatus
+
+    confirmed = SeenStatus("confirmed", TODAY - dt.timedelta(days=5))
+    shipped = SeenStatus("shipped", TODAY - dt.timedelta(days=10))
+    keys = orders["order_id"].str.strip().str.upper().tolist()
+    return {key: (confirmed, shipped)[position % 3] for position, key in enumerate(keys) if position % 3 != 2}
+
+
+def sheetcrm_pipeline(customers: Any, orders: Any, seen: dict[str, Any]) -> dict[str, object]:
+    from sheetcrm.jobs.crm import check_pipeline
+
+    report = check_pipeline(orders, today=TODAY, seen=seen)
+    return {"flagged_rows": int(report.table["row"].nunique())}
+
+
 # -- the straightforward pandas baseline ------------------------------------------------------
 
 
@@ -202,6 +221,47 @@ def baseline_segments(customers: Any, orders: Any) -> dict[str, object]:
     return {"loyal": int((stages == "loyal").sum()), "champions": int((segments == "Champions").sum())}
 
 
+def baseline_pipeline(customers: Any, orders: Any, seen: dict[str, Any]) -> dict[str, object]:
+    """The same rules as a loop over order rows (statuses lower-cased, one synonym)."""
+    import pandas as pd
+
+    line = ["received", "confirmed", "processing", "shipped", "completed"]
+    exits = {"cancelled": {"received", "confirmed", "processing"}, "returned": {"shipped", "completed"}}
+    now = pd.Timestamp(TODAY)
+    flagged = set()
+    for row, order in orders.iterrows():
+        status = {"canceled": "cancelled"}.get(order["status"].strip().lower(), order["status"].strip().lower())
+        if not status:
+            continue
+        if status not in line and status not in exits:
+            flagged.add(row)
+            continue
+        before = seen.get(order["order_id"].strip().upper())
+        if before is not None and before.status != status:
+            if status in exits:
+                wrong = before.status not in exits[status]
+            elif before.status in exits:
+                wrong = True
+            else:
+                step = line.index(status) - line.index(before.status)
+                wrong = step < 0 or step > 1
+            if wrong:
+                flagged.add(row)
+        ordered = pd.to_datetime(order["order_date"], format="%Y-%m-%d", errors="coerce")
+        start = now if pd.isna(ordered) else ordered
+        if status in ("confirmed", "processing"):
+            if before is not None:
+                start = pd.Timestamp(before.since) if before.status in ("confirmed", "processing") else now
+            if (now - start).days > 3:
+                flagged.add(row)
+        if status == "shipped":
+            if before is not None:
+                start = pd.Timestamp(before.since) if before.status == "shipped" else now
+            if (now - start).days > 7:
+                flagged.add(row)
+    return {"flagged_rows": len(flagged)}
+
+
 CASES = {
     "sheetcrm-rollups": sheetcrm_rollups,
     "baseline-rollups": baseline_rollups,
@@ -209,14 +269,22 @@ CASES = {
     "baseline-stale": baseline_stale,
     "sheetcrm-segments": sheetcrm_segments,
     "baseline-segments": baseline_segments,
+    "sheetcrm-pipeline": sheetcrm_pipeline,
+    "baseline-pipeline": baseline_pipeline,
 }
-LABELS = {"rollups": "order roll-ups", "stale": "stale customers", "segments": "lifecycle + RFM"}
+LABELS = {
+    "rollups": "order roll-ups",
+    "stale": "stale customers",
+    "segments": "lifecycle + RFM",
+    "pipeline": "order pipeline",
+}
 
 
 def child(case: str, path: Path) -> None:
     customers, orders = load(path)
+    inputs = (seen_statuses(orders),) if case.endswith("pipeline") else ()
     started = time.perf_counter()
-    extra = CASES[case](customers, orders)
+    extra = CASES[case](customers, orders, *inputs)
     report({"seconds": time.perf_counter() - started, **extra})
 
 
