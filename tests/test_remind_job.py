@@ -20,16 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
+import pytest
 from aiosmtpd.smtp import SMTP as SmtpServer
 from aiosmtpd.smtp import Envelope, Session
 from conftest import ROOT, Handler, run_cli, smtp_server
 
 import sheetcrm
 from sheetcrm.config import Config, RemindersConfig, SmtpConfig
+from sheetcrm.errors import InputError
 from sheetcrm.jobs.crm.pipeline_job import STATE_FILE, load_seen, pipeline
 from sheetcrm.jobs.remind.job import remind
-from sheetcrm.jobs.remind.ledger import LEDGER_FILE
-from sheetcrm.jobs.remind.model import ReminderReason
+from sheetcrm.jobs.remind.ledger import LEDGER_FILE, Ledger
+from sheetcrm.jobs.remind.model import Reminder, ReminderReason
 from sheetcrm.sample import write_sample_workbook
 
 TODAY = dt.date(2026, 11, 22)
@@ -321,3 +323,19 @@ def test_birthdays_anniversaries_follow_ups_and_owners(tmp_path: Path) -> None:
     remind(sheetcrm.open_workbook(path), config=chinese, today=TODAY, stdout=printed)
     assert "生日：2026-11-25（还有 3 天）" in printed.getvalue() and "计划今天跟进" in printed.getvalue()
     assert "birthday on" not in printed.getvalue()  # the details are in Chinese too
+
+
+def test_the_ledger_skips_a_line_torn_by_a_crash_and_refuses_a_garbled_one(tmp_path: Path) -> None:
+    reminder = Reminder(ReminderReason.FOLLOW_UP, "a@example.com", "Customers", 2, "C-1", "Ann", TODAY, "call")
+    ledger = Ledger(tmp_path)
+    ledger.record("smtp", "a@example.com", [reminder], "sending", run="r1")
+    with (tmp_path / LEDGER_FILE).open("a") as file:
+        file.write('{"channel": "smtp", "recip')  # killed mid-append
+    again = Ledger(tmp_path)
+    assert again.state("smtp", "a@example.com", reminder) == "sending"
+    assert not again.should_send("smtp", "a@example.com", reminder, resend_unconfirmed=False)  # at most once
+    assert again.should_send("smtp", "a@example.com", reminder, resend_unconfirmed=True) and again.unconfirmed() == 1
+
+    (tmp_path / LEDGER_FILE).write_text("garbage\n" + (tmp_path / LEDGER_FILE).read_text())
+    with pytest.raises(InputError, match=r"reminders.jsonl:1: unreadable ledger entry"):
+        Ledger(tmp_path)

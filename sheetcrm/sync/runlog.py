@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -18,6 +17,7 @@ from typing import Any
 
 from sheetcrm.errors import InputError
 from sheetcrm.sync.changeset import ChangeSet
+from sheetcrm.sync.safewrite import append_durably, json_lines
 
 RUNS_FILE = "runs.jsonl"
 
@@ -67,28 +67,14 @@ class RunLog:
 
     def append(self, record: RunRecord) -> None:
         """Add a record durably (fsync) before the caller reports success."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record._as_dict(), ensure_ascii=False) + "\n"
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(descriptor, line.encode())
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        append_durably(self.path, json.dumps(record._as_dict(), ensure_ascii=False) + "\n")
 
     def __iter__(self) -> Iterator[RunRecord]:
-        if not self.path.exists():
-            return
-        with self.path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield RunRecord(**json.loads(line))
-                except (ValueError, TypeError) as error:
-                    # a line torn by a crash mid-append: skip it rather than lose the whole history
-                    if line.endswith("\n"):
-                        raise InputError(f"{self.path}:{number}: unreadable run record ({error})") from None
+        for data in json_lines(self.path, what="run record"):
+            try:
+                yield RunRecord(**data)
+            except TypeError as error:
+                raise InputError(f"{self.path}: unreadable run record ({error})") from None
 
     def records(self) -> list[RunRecord]:
         """All runs, oldest first."""

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sheetcrm.errors import WorkbookChanged, WorkbookLocked
+from sheetcrm.errors import InputError, WorkbookChanged, WorkbookLocked
 
 STATE_DIR = ".sheetcrm"
 _TEMP_MARK = ".sheetcrm-tmp-"
@@ -158,3 +160,41 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def append_durably(path: Path, text: str) -> None:
+    """Append ``text`` to ``path`` (created readable by its owner only) and fsync it before returning.
+
+    One ``write`` call, so a crash leaves at most a torn last line, which
+    :func:`json_lines` skips.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, text.encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def json_lines(path: Path, *, what: str, hint: str | None = None) -> Iterator[dict[str, Any]]:
+    """The objects of a JSON-lines file written by :func:`append_durably` (none when it is missing).
+
+    A last line without its newline was torn by a crash mid-append and is skipped; any other
+    unreadable line is an InputError naming the file, the line and ``what`` it should be.
+    """
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except ValueError as error:
+                if not line.endswith("\n"):
+                    continue
+                raise InputError(f"{path}:{number}: unreadable {what} ({error})", hint=hint) from None
+            if not isinstance(data, dict):
+                raise InputError(f"{path}:{number}: unreadable {what} (not an object)", hint=hint)
+            yield data

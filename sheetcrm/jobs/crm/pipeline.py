@@ -77,6 +77,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sheetcrm.config import PipelineConfig
+from sheetcrm.jobs.crm.findings import FindingsTable
 from sheetcrm.jobs.crm.rollups import (
     BoolArray,
     FloatArray,
@@ -184,7 +185,7 @@ class PipelineFinding:
 
 
 @dataclass(frozen=True, eq=False)
-class PipelineReport:
+class PipelineReport(FindingsTable):
     """The pipeline findings and what a job writes and remembers after them.
 
     - ``table``: one row per finding (sheet, row, code, order_id, status, previous, since,
@@ -208,35 +209,9 @@ class PipelineReport:
     counts: dict[str, int] = field(default_factory=dict)
     rules: PipelineConfig = field(default_factory=PipelineConfig)
 
-    def __len__(self) -> int:
-        return len(self.table)
-
-    @property
-    def valid(self) -> bool:
-        """True when nothing was found."""
-        return self.table.empty
-
     @functools.cached_property
     def findings(self) -> list[PipelineFinding]:
         return _findings(self.table, self.rules)
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        return {
-            "findings": len(self.table),
-            "by_code": {str(k): int(v) for k, v in self.table["code"].value_counts().items()},
-            **self.counts,
-        }
-
-    def flatten(self, spec: Sequence[str] = ("sheet", "row", "code")) -> list[list[Any]]:
-        """The findings as plain lists of the named attributes, for easy assertions."""
-        return [[getattr(f, k) if k != "code" else str(f.code) for k in spec] for f in self.findings]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "stats": self.stats, "findings": [f.to_dict() for f in self.findings]}
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
 
 # -- statuses -------------------------------------------------------------------------------

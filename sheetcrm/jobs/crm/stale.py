@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sheetcrm.jobs.crm.findings import FindingsTable
 from sheetcrm.jobs.crm.rollups import (
     FloatArray,
     IntArray,
@@ -101,7 +101,7 @@ class StaleFinding:
 
 
 @dataclass
-class StaleReport:
+class StaleReport(FindingsTable):
     """The stale findings, one row each in ``table`` (sheet, row, code, key, last_touch, days_overdue, cadence_days).
 
     ``findings`` gives them as :class:`StaleFinding` objects; ``stats`` counts them and the
@@ -110,11 +110,6 @@ class StaleReport:
 
     table: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def valid(self) -> bool:
-        """True when nothing is stale."""
-        return self.table.empty
 
     @functools.cached_property
     def findings(self) -> list[StaleFinding]:
@@ -126,24 +121,6 @@ class StaleReport:
                 strict=True,
             )
         ]  # fmt: skip
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        return {
-            "findings": len(self.table),
-            "by_code": {str(k): int(v) for k, v in self.table["code"].value_counts().items()},
-            **self.counts,
-        }
-
-    def flatten(self, spec: Sequence[str] = ("sheet", "row", "code")) -> list[list[Any]]:
-        """The findings as plain lists of the named attributes, for easy assertions."""
-        return [[getattr(f, k) if k != "code" else str(f.code) for k in spec] for f in self.findings]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "stats": self.stats, "findings": [f.to_dict() for f in self.findings]}
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Literal
 
 from sheetcrm.errors import InputError
 from sheetcrm.jobs.remind.model import Reminder
-from sheetcrm.sync.safewrite import replace_atomically
+from sheetcrm.sync.safewrite import append_durably, json_lines, replace_atomically
 
 __all__ = ["LEDGER_FILE", "Ledger", "LedgerState"]
 
@@ -61,21 +60,12 @@ class Ledger:
             self._lines += 1
 
     def _read(self) -> Iterator[_Entry]:
-        if not self.path.exists():
-            return
-        with self.path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield _Entry(**json.loads(line))
-                except (ValueError, TypeError):
-                    if not line.endswith("\n"):
-                        continue  # the last line of a run killed while writing it: the mail was not sent
-                    raise InputError(
-                        f"{self.path}:{number}: not a ledger entry",
-                        hint="the reminder ledger was edited by hand; restore it from a backup or move it aside",
-                    ) from None
+        hint = "the reminder ledger was edited by hand; restore it from a backup or move it aside"
+        for data in json_lines(self.path, what="ledger entry", hint=hint):
+            try:
+                yield _Entry(**data)
+            except TypeError:
+                raise InputError(f"{self.path}: not a ledger entry: {sorted(data)}", hint=hint) from None
 
     def state(self, channel: str, recipient: str, reminder: Reminder) -> LedgerState | None:
         """The last recorded state of this reminder on this channel for this recipient."""
@@ -101,14 +91,7 @@ class Ledger:
         entries = [_Entry(channel, recipient, r.delivery_key, state, run, at) for r in reminders]
         if not entries:
             return
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        text = "".join(json.dumps(e.__dict__, ensure_ascii=False) + "\n" for e in entries)
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(descriptor, text.encode())
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        append_durably(self.path, "".join(json.dumps(e.__dict__, ensure_ascii=False) + "\n" for e in entries))
         for entry in entries:
             self._latest[entry.channel, entry.recipient, entry.key] = entry
         self._lines += len(entries)
