@@ -16,21 +16,18 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
-
 from sheetcrm.config import Config, load_config
 from sheetcrm.errors import InputError
 from sheetcrm.jobs.crm.frames import read_crm_tables
 from sheetcrm.jobs.crm.pipeline import PipelineReport, SeenStatus, check_pipeline
-from sheetcrm.jobs.crm.rollup_job import write_columns
-from sheetcrm.sync.changeset import CellValue, ChangeSet
+from sheetcrm.jobs.crm.rollup_job import write_flags
+from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.safewrite import STATE_DIR, replace_atomically
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
 __all__ = ["STATE_FILE", "job_state_dir", "load_seen", "pipeline", "plan_pipeline", "save_seen"]
 
 STATE_FILE = "pipeline.json"
-FLAG_FILL = "FFEB9C"  # the warning yellow of validate and stale
 
 
 def job_state_dir(workbook: Workbook) -> Path:
@@ -76,14 +73,7 @@ def plan_pipeline(
     seen = load_seen(job_state_dir(workbook))
     report = check_pipeline(orders, today=today or dt.date.today(), seen=seen, rules=settings.pipeline)
     changes = ChangeSet("pipeline: order status checks")
-    column = settings.pipeline.column
-    flags = report.flags.rename(column)
-    before = table.frame[column] if column in table.columns else pd.Series("", index=flags.index)
-    letter = write_columns(changes, table, flags.to_frame(), typed=_text)[column]
-    for row in flags.index[(flags != "") & (before == "")]:
-        changes.fill(table.sheet, int(row), letter, FLAG_FILL, ours_only=True)
-    for row in flags.index[(flags == "") & (before != "")]:
-        changes.fill(table.sheet, int(row), letter, None, ours_only=True)
+    write_flags(changes, table, report.flags.rename(settings.pipeline.column))
     header_of = {field: header for header, field in read.fields["orders"].items()}
     for name in report.fills.columns:
         header = header_of.get(name)
@@ -95,10 +85,6 @@ def plan_pipeline(
                 day = dt.date.fromisoformat(text)
                 changes.edit(table.sheet, int(str(row)), letter, old="", new=day, field=name)
     return report, changes
-
-
-def _text(_name: str, text: str) -> CellValue:
-    return text
 
 
 def pipeline(

@@ -24,7 +24,7 @@ from sheetcrm.sync.changeset import CellValue, ChangeSet
 from sheetcrm.sync.table import Table
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
-__all__ = ["plan_rollups", "rollups", "write_columns"]
+__all__ = ["FLAG_FILL", "plan_rollups", "rollups", "write_columns", "write_flags"]
 
 
 def plan_rollups(workbook: Workbook, *, config: Config | None = None, today: dt.date | None = None) -> ChangeSet:
@@ -69,6 +69,22 @@ def write_columns(
                 continue  # a formula a person wrote
             changes.edit(table.sheet, int(row), letter, old=old[row], new=typed(name, new[row]), field=name)
     return letters
+
+
+FLAG_FILL = "FFEB9C"  # the warning yellow of validate: one of sheetcrm's own fills
+
+
+def write_flags(changes: ChangeSet, table: Table, flags: pd.Series) -> None:
+    """Write short flag texts (``"overdue 12 days"``, ``""`` for none) into the column named
+    ``flags.name`` and highlight flagged cells; a flag gone clears its text and its highlight
+    (never a colour the team chose: ``ours_only``)."""
+    column = str(flags.name)
+    before = table.frame[column] if column in table.columns else pd.Series("", index=flags.index)
+    letter = write_columns(changes, table, flags.to_frame(), typed=lambda _name, text: text)[column]
+    for row in flags.index[(flags != "") & (before == "")]:
+        changes.fill(table.sheet, int(row), letter, FLAG_FILL, ours_only=True)
+    for row in flags.index[(flags == "") & (before != "")]:
+        changes.fill(table.sheet, int(row), letter, None, ours_only=True)
 
 
 def _typed(name: str, text: str) -> CellValue:

@@ -15,14 +15,13 @@ import pandas as pd
 
 from sheetcrm.config import Config, load_config
 from sheetcrm.jobs.crm.frames import read_crm_tables
-from sheetcrm.jobs.crm.rollup_job import write_columns
+from sheetcrm.jobs.crm.rollup_job import write_flags
 from sheetcrm.jobs.crm.stale import StaleFinding, StaleReport, find_stale
-from sheetcrm.sync.changeset import CellValue, ChangeSet
+from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.workbook import ApplyResult, Workbook
 
 __all__ = ["plan_stale", "stale"]
 
-STALE_FILL = "FFEB9C"  # the warning yellow validate uses: one of sheetcrm's own fills
 _SHEETS = {"Customers": "customers", "Opportunities": "opportunities"}  # as find_stale names them
 
 
@@ -71,17 +70,8 @@ def plan_stale(
         status = pd.Series("", index=table.frame.index, dtype="str", name=column)
         for row, texts in reasons.items():
             status[row] = "; ".join(texts)
-        before = table.frame[column] if column in table.columns else pd.Series("", index=status.index)
-        letter = write_columns(changes, table, status.to_frame(column), typed=_text)[column]
-        for row in status.index[(status != "") & (before == "")]:
-            changes.fill(table.sheet, int(row), letter, STALE_FILL, ours_only=True)
-        for row in status.index[(status == "") & (before != "")]:
-            changes.fill(table.sheet, int(row), letter, None, ours_only=True)
+        write_flags(changes, table, status)
     return report, changes
-
-
-def _text(_name: str, text: str) -> CellValue:
-    return text
 
 
 def stale(
