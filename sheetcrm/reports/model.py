@@ -95,10 +95,12 @@ class ReportColumn:
 class ReportTable:
     """A computed report: what a report sheet shows, before any styling.
 
+    ``name`` is an identifier (``revenue_by_month``): it names the CSV file.
     ``rows`` hold typed values (text, int, float, :class:`datetime.date`, None for empty);
     percents are fractions (0.25 shows as 25%). ``totals`` is the totals row, or None.
     The chart plots ``chart_values`` (column positions) against the ``chart_category``
-    column; empty ``chart_values`` plots every number column that is not a percent.
+    column; empty ``chart_values`` plots the number columns (not percents) of the first such
+    column's format, so that counts and amounts are not drawn against one axis.
     """
 
     name: str
@@ -112,6 +114,7 @@ class ReportTable:
     chart_category: int = 0
     chart_values: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)  # lines under the title
+    description: str = ""  # one line for the index sheet: what the report shows
 
     @property
     def headers(self) -> list[str]:
@@ -125,8 +128,12 @@ class ReportTable:
         """The positions of the columns the chart plots."""
         if self.chart_values:
             return self.chart_values
-        return tuple(
+        numbers = [
             position
             for position, column in enumerate(self.columns)
             if position != self.chart_category and column.format in ("integer", "number", "currency")
-        )
+        ]
+        if not numbers:
+            return ()
+        first = self.columns[numbers[0]].format
+        return tuple(position for position in numbers if self.columns[position].format == first)

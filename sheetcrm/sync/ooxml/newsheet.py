@@ -1269,7 +1269,9 @@ def _series_xml(
 _CATEGORY_AXIS, _VALUE_AXIS = 500000001, 500000002
 
 
-def _axes_xml(chart: Chart) -> str:
+def _axes_xml(chart: Chart, category_format: str = "General") -> str:
+    """The category and value axes; the category labels show in ``category_format`` (LibreOffice
+    ignores ``sourceLinked`` and would show dates as serial numbers under General)."""
     horizontal_bars = chart.type in ("bar", "stacked-bar")
     # x_title names the horizontal axis: for lying bars, the value axis
     category_title = chart.y_title if horizontal_bars else chart.x_title
@@ -1278,7 +1280,7 @@ def _axes_xml(chart: Chart) -> str:
         f'<c:catAx><c:axId val="{_CATEGORY_AXIS}"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
         f'<c:delete val="0"/><c:axPos val="{"l" if horizontal_bars else "b"}"/>'
         + (_title_xml(category_title) if category_title else "")
-        + '<c:numFmt formatCode="General" sourceLinked="1"/><c:majorTickMark val="out"/>'
+        + f'<c:numFmt formatCode="{escape(category_format)}" sourceLinked="1"/><c:majorTickMark val="out"/>'
         '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
         f'<c:crossAx val="{_VALUE_AXIS}"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
         '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
@@ -1313,7 +1315,10 @@ def _chart_xml(change: ReplaceSheet, chart: Chart, looks: _Looks, epoch: dt.date
             + ('<c:overlap val="100"/>' if stacked else "")
             + f"{axis_ids}</c:barChart>"
         )
-    axes = "" if chart.type == "pie" else _axes_xml(chart)
+    categories = _area(chart.categories)
+    assert categories is not None
+    shown = [(row, column, _cell_value(change, row, column)) for row, column in categories.cells]
+    axes = "" if chart.type == "pie" else _axes_xml(chart, _format_of(looks, shown))
     title = (
         _title_xml(chart.title) + '<c:autoTitleDeleted val="0"/>' if chart.title else '<c:autoTitleDeleted val="1"/>'
     )
