@@ -387,6 +387,69 @@ def remind(
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
+@cli.command("report")
+@click.argument("names", nargs=-1, metavar="[NAME ...]")
+@click.option("--workbook", "workbook", default=None, help="The workbook [default: `workbook` in sheetcrm.toml].")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The as-of date of the reports.")
+@click.option("--list", "list_reports", is_flag=True, help="List the reports there are, and stop.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the reports into this separate workbook instead of the workbook itself.",
+)
+@click.option(
+    "--csv",
+    "csv_folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also write each report as a CSV file into this folder.",
+)
+@dry_run_option
+@click.pass_obj
+def report_command(
+    obj: Context,
+    names: tuple[str, ...],
+    workbook: str | None,
+    today: Any,
+    list_reports: bool,
+    out: Path | None,
+    csv_folder: Path | None,
+    dry_run: bool,
+) -> None:
+    """Write pivot-style report sheets with native charts (all of them, or those NAMEd), and an index."""
+    from sheetcrm.reports.job import available_reports, report
+
+    if list_reports:
+        for name, title in available_reports(obj.config()).items():
+            obj.say(f"{name:<28} {title}")
+        return
+    with obj.working("computing reports…"):
+        run = report(
+            obj.open(workbook),
+            list(names) or None,
+            config=obj.config(),
+            today=today.date() if today else None,
+            dry_run=dry_run,
+            out=out,
+            csv=csv_folder,
+        )
+    for table in run.tables:
+        where = f" → {run.sheets[table.name]}" if table.name in run.sheets and out is None else ""
+        obj.say(f"{table.name:<28} {len(table.rows):>6} rows{where}")
+    for name, why in run.skipped.items():
+        obj.say(f"{name:<28} skipped: {why}")
+    if run.written:
+        obj.say(f"written to {run.written}; the workbook itself was not changed")
+    for path in run.csv:
+        obj.say(f"wrote {path}")
+    if run.result is not None:
+        if dry_run:
+            obj.say("dry run: nothing was written")
+        elif run.result.run_id:
+            obj.say(f"applied as run {run.result.run_id}; undo with: sheetcrm undo {run.result.run_id}")
+
+
 @cli.command()
 @click.argument("query")
 @workbook_argument

@@ -59,6 +59,7 @@ __all__ = [
     "PhoneFormat",
     "PipelineConfig",
     "RemindersConfig",
+    "ReportsConfig",
     "RollupsConfig",
     "SafetyConfig",
     "SchemaConfig",
@@ -591,6 +592,65 @@ class RemindersConfig(_Model):
         return None if value is None else _resolve_path(value, _base_dir(info))
 
 
+class ReportValueConfig(_Model):
+    """One aggregated column of a custom report: ``{ field = "amount", agg = "sum" }``."""
+
+    field: str = Field(description='A field of the source table, or "*" to count rows.', examples=["amount"])
+    agg: Literal["sum", "count", "mean", "nunique", "min", "max"] = Field(
+        default="sum", description="How to aggregate."
+    )
+    label: str | None = Field(default=None, description="The column header; default e.g. 'sum of amount'.")
+    format: Literal["text", "integer", "number", "currency", "percent", "date"] | None = Field(
+        default=None, description="How the numbers are shown; default from the field's type."
+    )
+
+
+class ReportFilterConfig(_Model):
+    """Keep the rows where ``field op value`` holds: ``{ field = "status", op = "!=", value = "cancelled" }``."""
+
+    field: str = Field(description="A field of the source table.")
+    op: Literal["==", "!=", "in", "not in", ">=", ">", "<=", "<", "blank", "not blank"] = Field(
+        default="==", description="The comparison."
+    )
+    value: Any = Field(default=None, description="What the field is compared with (a list for in / not in).")
+
+
+class CustomReportConfig(_Model):
+    """A team's own pivot report, ``[reports.custom.NAME]``, written like the built-ins."""
+
+    title: str = Field(description="The report's title (and, shortened, its sheet's name).")
+    source: str = Field(description="The table: customers, orders, interactions, opportunities or a custom table.")
+    rows: list[str] = Field(default_factory=list, description="Fields to group rows by.")
+    columns: list[str] = Field(default_factory=list, description="A field whose values become columns.")
+    values: list[ReportValueConfig] = Field(
+        default_factory=lambda: [ReportValueConfig(field="*", agg="count")],
+        description="The aggregated columns (default: a count of rows).",
+    )
+    filters: list[ReportFilterConfig] = Field(default_factory=list, description="Rows to keep, before grouping.")
+    time_grain: Literal["day", "week", "month", "quarter", "year"] | None = Field(
+        default=None, description="How dates among rows and columns are grouped (default month)."
+    )
+    top: int | None = Field(default=None, ge=1, description="Keep the first N rows after sorting.")
+    sort: Literal["rows", "value", "-value"] = Field(
+        default="rows", description="By the row labels, or by the first value (-value: largest first)."
+    )
+    totals: bool = Field(default=True, description="Add a totals row.")
+    percent: Literal["row", "column", "total"] | None = Field(default=None, description="Add shares of this total.")
+    chart: Literal["column", "stacked-column", "bar", "stacked-bar", "line", "pie"] | None = Field(
+        default="column", description="The native chart drawn beside the table; not set: none."
+    )
+    description: str = Field(default="", description="One line for the index sheet.")
+
+
+class ReportsConfig(_Model):
+    """Reports (``sheetcrm report``): the team's own, beside the built-ins."""
+
+    custom: dict[str, CustomReportConfig] = Field(
+        default_factory=dict,
+        description="The team's own reports by name, e.g. [reports.custom.revenue_by_city].",
+    )
+
+
 class FixConfig(_Model):
     """How ``sheetcrm fix``, ``import`` and ``validate`` read values that only a setting makes certain.
 
@@ -724,8 +784,9 @@ class Config(_Model):
     )
     # The sections below are placeholders: any keys are accepted until the issue named in
     # each description replaces the dict with a typed model.
-    reports: dict[str, Any] = Field(
-        default_factory=dict, description="Reports and their recipients (placeholder, filled by the reports issue)."
+    reports: ReportsConfig = Field(
+        default_factory=ReportsConfig,
+        description="Reports: the team's own pivots beside the built-ins (sheetcrm report).",
     )
     jobs: dict[str, Any] = Field(
         default_factory=dict, description="Scheduled jobs (placeholder, filled by the scheduler issue)."
@@ -738,6 +799,30 @@ class Config(_Model):
             "[schema.customers.fields.phone] required = true. Where a table lives stays in [tables]."
         ),
     )
+
+    def report_specs(self) -> dict[str, Any]:
+        """``[reports.custom]`` as :class:`~sheetcrm.reports.model.ReportSpec` objects, by name."""
+        from sheetcrm.reports.model import Filter, ReportSpec, Value
+
+        return {
+            name: ReportSpec(
+                name,
+                report.title,
+                report.source,
+                rows=tuple(report.rows),
+                columns=tuple(report.columns),
+                values=tuple(Value(v.field, v.agg, v.label, v.format) for v in report.values),
+                filters=tuple(Filter(f.field, f.op, f.value) for f in report.filters),
+                time_grain=report.time_grain,
+                top=report.top,
+                sort=report.sort,
+                totals=report.totals,
+                percent=report.percent,
+                chart=report.chart,
+                description=report.description,
+            )
+            for name, report in self.reports.custom.items()
+        }
 
     @field_validator("workbook")
     @classmethod

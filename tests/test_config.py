@@ -138,7 +138,7 @@ def test_defaults() -> None:
     assert config.stale.cadence == {"VIP": 30, "Key": 60, "Standard": 90} and config.stale.default_days == 90
     assert config.segments.tags == [] and config.pipeline.ship_within_days == 3
     assert config.reminders.channels is None and config.reminders.language == "en"
-    assert config.reports == config.jobs == config.schema_ == {}
+    assert config.reports.custom == config.jobs == config.schema_ == {}
 
 
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:
@@ -492,7 +492,7 @@ def test_render_write_load_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "secrets").mkdir()
     original = load_config(
         write(
-            tmp_path, FULL + '\n[reports.weekly]\nto = ["a@example.com"]\nsince = 2024-01-01\nnote = "a \\"q\\"\\n"\n'
+            tmp_path, FULL + '\n[jobs.weekly]\nto = ["a@example.com"]\nsince = 2024-01-01\nnote = "a \\"q\\"\\n"\n'
         )
     )
     out = tmp_path / "copy" / "sheetcrm.toml"

@@ -20,6 +20,7 @@ __all__ = [
     "Aggregation",
     "ColumnFormat",
     "Filter",
+    "FilterOp",
     "PercentOf",
     "ReportColumn",
     "ReportSpec",
