@@ -23,6 +23,7 @@ from sheetcrm.jobs.fix import fix
 from sheetcrm.jobs.remind.job import remind
 from sheetcrm.jobs.remind.ledger import LEDGER_FILE
 from sheetcrm.jobs.tidy import tidy
+from sheetcrm.reports.job import report as write_reports
 from sheetcrm.sample import write_sample_workbook
 from sheetcrm.schema.tables import CRM_TABLES
 from sheetcrm.validate.annotate import annotate
@@ -162,11 +163,22 @@ def run_demo(folder: str | Path, *, customers: int = 3000, seed: int = 7, today:
         say(f"  annotated as run {marked.run_id}: bad cells filled and noted, every finding on the _issues sheet")
 
     say("")
+    say("job report: pivot-style report sheets with native charts, and an index (_reports)")
+    reports = write_reports(workbook, config=config, today=today)
+    say(
+        f"  {len(reports.tables)} report sheets written"
+        + (f" as run {reports.result.run_id}" if reports.result and reports.result.run_id else "")
+    )
+    for made in reports.tables[:4]:
+        say(f"  {reports.sheets[made.name]}: {len(made.rows)} rows")
+
+    say("")
     say("where to look:")
     say(f"  open {workbook_path} in Excel or LibreOffice")
     commands = [
         (f"sheetcrm -c {config_path} validate", "every finding, by cell (exit 1 while there are any)"),
         (f"sheetcrm -c {config_path} history", "the runs applied, newest last"),
+        (f"sheetcrm -c {config_path} report --list", "the reports there are; sheetcrm report NAME writes one"),
         (
             f"sheetcrm -c {config_path} remind --channel stdout",
             "today's reminders, printed (mails already sent are not sent again)",

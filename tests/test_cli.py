@@ -129,8 +129,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "pipeline",
         "remind",
         "validate --annotate",
+        "report",
     ]
-    assert {"_issues", "_reminders"} <= set(workbook.sheet_names)
+    assert {"_issues", "_reminders", "_reports", "_r Order status funnel"} <= set(workbook.sheet_names)
     assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) >= 2  # a digest per owner
     assert "outbox: sent" in done.stdout and "Subject: sheetcrm: " in done.stdout
     # a second demo run in the same folder starts afresh
