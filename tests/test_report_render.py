@@ -268,6 +268,8 @@ def test_the_chart_plots_the_data_rows_against_the_categories(sample: Path) -> N
     assert [v.text for v in chart.iterfind(".//c:ser/c:tx//c:v", NS)] == ["orders"]
     # dates along the category axis are shown as dates (LibreOffice ignores sourceLinked)
     assert chart.find(".//c:catAx/c:numFmt", NS).get("formatCode") == "yyyy-mm-dd"  # type: ignore[union-attr]
+    # bars of counts start at zero (LibreOffice would start near the smallest and exaggerate differences)
+    assert chart.find(".//c:valAx/c:scaling/c:min", NS).get("val") == "0"  # type: ignore[union-attr]
     assert chart.findtext(".//c:title//a:t", namespaces=NS) == "Revenue by month"
     drawing = drawing_xml(sample, "_r Revenue by month")
     # two columns right of the last column (D): F, on the header row (5)

@@ -1269,9 +1269,11 @@ def _series_xml(
 _CATEGORY_AXIS, _VALUE_AXIS = 500000001, 500000002
 
 
-def _axes_xml(chart: Chart, category_format: str = "General") -> str:
+def _axes_xml(chart: Chart, category_format: str = "General", *, from_zero: bool = False) -> str:
     """The category and value axes; the category labels show in ``category_format`` (LibreOffice
-    ignores ``sourceLinked`` and would show dates as serial numbers under General)."""
+    ignores ``sourceLinked`` and would show dates as serial numbers under General). ``from_zero``
+    starts the value axis at 0, as bars of counts and amounts must (LibreOffice would otherwise
+    start near the smallest bar and make small differences look large)."""
     horizontal_bars = chart.type in ("bar", "stacked-bar")
     # x_title names the horizontal axis: for lying bars, the value axis
     category_title = chart.y_title if horizontal_bars else chart.x_title
@@ -1286,7 +1288,9 @@ def _axes_xml(chart: Chart, category_format: str = "General") -> str:
         '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
     )
     value = (
-        f'<c:valAx><c:axId val="{_VALUE_AXIS}"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
+        f'<c:valAx><c:axId val="{_VALUE_AXIS}"/><c:scaling><c:orientation val="minMax"/>'
+        + ('<c:min val="0"/>' if from_zero else "")
+        + "</c:scaling>"
         f'<c:delete val="0"/><c:axPos val="{"b" if horizontal_bars else "l"}"/><c:majorGridlines/>'
         + (_title_xml(value_title) if value_title else "")
         + '<c:numFmt formatCode="General" sourceLinked="1"/><c:majorTickMark val="out"/>'
@@ -1318,7 +1322,17 @@ def _chart_xml(change: ReplaceSheet, chart: Chart, looks: _Looks, epoch: dt.date
     categories = _area(chart.categories)
     assert categories is not None
     shown = [(row, column, _cell_value(change, row, column)) for row, column in categories.cells]
-    axes = "" if chart.type == "pie" else _axes_xml(chart, _format_of(looks, shown))
+    plotted = [
+        _cell_value(change, row, column)
+        for ser in chart.series
+        for area in [_area(ser.values)]
+        if area is not None
+        for row, column in area.cells
+    ]
+    numbers = [value for value in plotted if _is_number(value) and not isinstance(value, dt.date)]
+    bars = chart.type not in ("line", "pie")
+    from_zero = bars and all(float(value) >= 0 for value in numbers)  # type: ignore[arg-type]
+    axes = "" if chart.type == "pie" else _axes_xml(chart, _format_of(looks, shown), from_zero=from_zero)
     title = (
         _title_xml(chart.title) + '<c:autoTitleDeleted val="0"/>' if chart.title else '<c:autoTitleDeleted val="1"/>'
     )
