@@ -403,7 +403,7 @@ def remind(
     "csv_folder",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Also write each report as a CSV file into this folder.",
+    help="Write each report as a CSV file into this folder (instead of into the workbook).",
 )
 @dry_run_option
 @click.pass_obj

@@ -93,11 +93,16 @@ def _pivot(inputs: ReportInputs, key: str, spec: ReportSpec, schema: TableSchema
 # -- revenue ----------------------------------------------------------------------------------
 
 
-def revenue_orders(inputs: ReportInputs) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The orders that count as revenue, ``amount`` in one currency, and a note saying how."""
+def counted_orders(inputs: ReportInputs) -> pd.DataFrame:
+    """The orders that count: not cancelled or returned (in any currency)."""
     orders = inputs.frames["orders"]
     status, _ = choices_of(text_column(orders, "status"), ORDERS.field("status"))
-    counted = orders.loc[~status.isin(EXCLUDED_STATUSES).to_numpy(bool)].copy()
+    return orders.loc[~status.isin(EXCLUDED_STATUSES).to_numpy(bool)].copy()
+
+
+def revenue_orders(inputs: ReportInputs) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The orders that count as revenue, ``amount`` in one currency, and a note saying how."""
+    counted = counted_orders(inputs)
     currency = text_column(counted, "currency").str.upper()
     distinct = currency[currency != ""].value_counts()
     if len(distinct) <= 1:
@@ -192,14 +197,14 @@ def top_customers(inputs: ReportInputs, top: int = 20) -> ReportTable:
         "top_customers", f"Top {top} customers by revenue", inputs.sources["orders"], inputs.today,
         (ReportColumn("customer_id"), ReportColumn("name"), ReportColumn("revenue", "currency"),
          ReportColumn("orders", "integer"), ReportColumn("share of all revenue", "percent")),
-        rows, ("Total", "", top_sum, int(best["size"].sum()), top_sum / total if total else 0.0), "bar",
+        rows, ("Total", "", top_sum, int(best["size"].sum()), _share(top_sum, total)), "bar",
         chart_category=1, chart_values=(2,), notes=notes,
     )  # fmt: skip
 
 
 def repeat_purchase_rate(inputs: ReportInputs) -> ReportTable:
     """Per tier: customers who ordered, those who ordered more than once, and the rate."""
-    orders, _ = revenue_orders(inputs)
+    orders = counted_orders(inputs)  # any currency: a repeat buyer in USD is a repeat buyer
     counts = customer_keys(text_column(orders, "customer_id")).value_counts()
     customers = inputs.frames["customers"]
     tier, _ = choices_of(text_column(customers, "tier"), CUSTOMERS.field("tier"))
@@ -210,16 +215,15 @@ def repeat_purchase_rate(inputs: ReportInputs) -> ReportTable:
     per = frame.groupby("tier")[["buyers", "repeat"]].sum()
     per = per.loc[sorted(per.index, key=lambda t: (order.get(t, len(order)), t))]
     rows = tuple(
-        (str(t), int(r["buyers"]), int(r["repeat"]), r["repeat"] / r["buyers"] if r["buyers"] else 0.0)
-        for t, r in per.iterrows()
+        (str(t), int(r["buyers"]), int(r["repeat"]), _share(r["repeat"], r["buyers"])) for t, r in per.iterrows()
     )
     buyers, repeat = int(per["buyers"].sum()), int(per["repeat"].sum())
     return ReportTable(
         "repeat_purchase_rate", "Repeat-purchase rate by tier", inputs.sources["orders"], inputs.today,
         (ReportColumn("tier"), ReportColumn("customers who ordered", "integer"),
          ReportColumn("ordered again", "integer"), ReportColumn("repeat rate", "percent")),
-        rows, ("Total", buyers, repeat, repeat / buyers if buyers else 0.0), "column", chart_values=(1, 2),
-        notes=("orders that were not cancelled or returned",),
+        rows, ("Total", buyers, repeat, _share(repeat, buyers)), "column", chart_values=(1, 2),
+        notes=("orders that were not cancelled or returned, in any currency",),
     )  # fmt: skip
 
 
@@ -234,14 +238,14 @@ def order_funnel(inputs: ReportInputs) -> ReportTable:
     status, _ = choices_of(text_column(orders, "status"), ORDERS.field("status"))
     position = status.map({name: index for index, name in enumerate(line)})
     # an order that left the line went through the statuses it may leave from: returned had shipped
-    for exit_status, sources in rules.exits.items():
-        furthest = max((line.index(s) for s in sources if s in line), default=-1)
-        position = position.where(status != exit_status, furthest if exit_status == "returned" else 0)
+    shipped = line.index(rules.shipped_status) if rules.shipped_status in line else len(line) - 1
+    for exit_status in rules.exits:
+        position = position.where(status != exit_status, shipped if exit_status == "returned" else 0)
     reached = [int((position >= index).sum()) for index in range(len(line))]
     total = int(position.notna().sum())
     rows = tuple(
-        (name, reached[index], reached[index] / reached[index - 1] if index and reached[index - 1] else 1.0,
-         reached[index] / total if total else 0.0)
+        (name, reached[index], _share(reached[index], reached[index - 1]) if index else 1.0,
+         _share(reached[index], total))
         for index, name in enumerate(line)
     )  # fmt: skip
     return ReportTable(
@@ -350,7 +354,14 @@ def stale_per_owner(inputs: ReportInputs) -> ReportTable:
         "stale_per_owner", "Stale rows per owner", "customers", rows=("owner",), columns=("why",), sort="-value",
         chart="stacked-bar",
     )  # fmt: skip
-    return _pivot(inputs, "customers", spec, CUSTOMERS, frame.astype("str"))
+    table = _pivot(inputs, "customers", spec, CUSTOMERS, frame.astype("str"))
+    sources = [inputs.sources[key] for key in ("customers", "opportunities") if key in inputs.sources]
+    return _replace(table, source=" and ".join(sources))
+
+
+def _share(part: float, whole: float) -> float:
+    """``part / whole`` as a plain float without float noise (0 when there is no whole)."""
+    return round(float(part) / float(whole), 12) if whole else 0.0
 
 
 def _replace(table: ReportTable, **changes: object) -> ReportTable:
@@ -375,7 +386,8 @@ BUILTIN_REPORTS: dict[str, BuiltinReport] = {
         BuiltinReport("overdue_orders_by_owner", "Overdue orders by owner", ("orders", "customers"),
                       overdue_orders_by_owner),
         BuiltinReport("top_customers", "Top 20 customers by revenue", ("orders", "customers"), top_customers),
-        BuiltinReport("repeat_purchase_rate", "Repeat-purchase rate", ("orders", "customers"), repeat_purchase_rate),
+        BuiltinReport("repeat_purchase_rate", "Repeat-purchase rate by tier", ("orders", "customers"),
+                      repeat_purchase_rate),
         BuiltinReport("average_order_value", "Average order value by month", ("orders",), average_order_value),
         BuiltinReport("stale_per_owner", "Stale rows per owner", ("customers",), stale_per_owner),
         BuiltinReport("opportunity_pipeline", "Opportunity pipeline by stage", ("opportunities",),

@@ -53,7 +53,7 @@ class ReportRun:
 def available_reports(settings: Config | None = None) -> dict[str, str]:
     """Every report that can be asked for by name, with its title: built-ins, then the config's own."""
     out = {name: builtin.title for name, builtin in BUILTIN_REPORTS.items()}
-    out[DATA_QUALITY] = "Data quality: findings per code and column"
+    out[DATA_QUALITY] = "Data quality: findings per column"
     if settings is not None:
         out.update({name: spec.title for name, spec in settings.report_specs().items()})
     return out
