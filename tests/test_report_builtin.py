@@ -35,7 +35,7 @@ from sheetcrm.jobs.crm.pipeline_job import job_state_dir, load_seen
 from sheetcrm.jobs.crm.segment_job import segment
 from sheetcrm.reports.builtin import BUILTIN_REPORTS, STAGE_WEIGHTS
 from sheetcrm.reports.job import available_reports, compute_reports
-from sheetcrm.reports.model import ReportTable
+from sheetcrm.reports.model import ReportSpec, ReportTable
 from sheetcrm.sample import write_sample_workbook
 from sheetcrm.validate.run import validate
 
@@ -858,3 +858,12 @@ def test_cli_report_csv_writes_one_file_per_report(folder: Path, sheets: dict[st
     assert len(grid) == 1 + len(lines) + 1
     for got, want in zip(grid[1:], [*lines, totals], strict=True):
         assert (got[0], int(got[1]), float(got[2]), float(got[3])) == pytest.approx(want)
+
+
+def test_a_spec_from_python_alone(book: Path, sheets: dict[str, list[Row]]) -> None:
+    spec = ReportSpec("by_city", "Customers by city", "customers", rows=("city",), sort="-value", top=3)
+    tables, skipped = compute_reports(sheetcrm.open_workbook(book), [], today=TODAY, config=Config(), specs=[spec])
+    assert [t.name for t in tables] == ["by_city"] and skipped == {}  # [] names no built-in
+    rows = sheets["Customers"]
+    cities = Counter(str(row.get("city") or "").strip() or "(blank)" for row in rows)
+    assert list(tables[0].rows) == [(city, n) for city, n in sorted(cities.items(), key=lambda c: -c[1])[:3]]

@@ -67,13 +67,13 @@ def compute_reports(
     today: dt.date | None = None,
     specs: Sequence[ReportSpec] = (),
 ) -> tuple[list[ReportTable], dict[str, str]]:
-    """The named reports (default: all built-ins and the config's own) and ``specs``, computed;
-    and the reports skipped, with why (a table the workbook lacks)."""
+    """The named reports (``None``: all built-ins and the config's own; ``[]``: none) and
+    ``specs``, computed; and the reports skipped, with why (a table the workbook lacks)."""
     settings = config if config is not None else load_config()
     day = today or dt.date.today()
     custom = settings.report_specs()
     known = available_reports(settings)
-    wanted = list(names) if names else list(known)
+    wanted = list(names) if names is not None else list(known)
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise InputError(
