@@ -491,9 +491,7 @@ def test_render_json_has_every_key() -> None:
 def test_render_write_load_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "secrets").mkdir()
     original = load_config(
-        write(
-            tmp_path, FULL + '\n[jobs.weekly]\nto = ["a@example.com"]\nsince = 2024-01-01\nnote = "a \\"q\\"\\n"\n'
-        )
+        write(tmp_path, FULL + '\n[jobs.weekly]\nto = ["a@example.com"]\nsince = 2024-01-01\nnote = "a \\"q\\"\\n"\n')
     )
     out = tmp_path / "copy" / "sheetcrm.toml"
     out.parent.mkdir()
