@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ class ReportInputs:
     settings: Config
     today: dt.date
     seen: Mapping[str, SeenStatus]
+    cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)  # shared between reports
 
     @classmethod
     def of(
@@ -95,13 +96,22 @@ def _pivot(inputs: ReportInputs, key: str, spec: ReportSpec, schema: TableSchema
 
 def counted_orders(inputs: ReportInputs) -> pd.DataFrame:
     """The orders that count: not cancelled or returned (in any currency)."""
-    orders = inputs.frames["orders"]
-    status, _ = choices_of(text_column(orders, "status"), ORDERS.field("status"))
-    return orders.loc[~status.isin(EXCLUDED_STATUSES).to_numpy(bool)].copy()
+    if "counted" not in inputs.cache:
+        orders = inputs.frames["orders"]
+        status, _ = choices_of(text_column(orders, "status"), ORDERS.field("status"))
+        inputs.cache["counted"] = orders.loc[~status.isin(EXCLUDED_STATUSES).to_numpy(bool)]
+    return inputs.cache["counted"].copy()  # type: ignore[attr-defined, no-any-return]
 
 
 def revenue_orders(inputs: ReportInputs) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The orders that count as revenue, ``amount`` in one currency, and a note saying how."""
+    """The orders that count as revenue, ``amount`` in one currency, and a note saying how
+    (computed once per ReportInputs: five reports use it)."""
+    if "revenue" not in inputs.cache:
+        inputs.cache["revenue"] = _revenue_orders(inputs)
+    return inputs.cache["revenue"]  # type: ignore[return-value]
+
+
+def _revenue_orders(inputs: ReportInputs) -> tuple[pd.DataFrame, tuple[str, ...]]:
     counted = counted_orders(inputs)
     currency = text_column(counted, "currency").str.upper()
     distinct = currency[currency != ""].value_counts()
