@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 findings, 2 usage / config / unreadable input, 3 refused to 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -718,16 +719,77 @@ def render_report(report: Any, *, limit: int) -> str:
     return "\n".join(lines)
 
 
+# -- unattended runs -------------------------------------------------------------------------
+
+
+@cli.command("run")
+@click.argument("job")
+@click.option("--workbook", "workbook", default=None, help="The workbook [default: `workbook` in sheetcrm.toml].")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date the steps run as of.")
+@click.option("--wait", is_flag=True, help="Wait for another run of this workbook to finish instead of exiting 75.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per step on stderr: key=value text, or JSON lines.",
+)
+@dry_run_option
+@click.pass_obj
+def run_command(
+    obj: Context, job: str, workbook: str | None, today: Any, wait: bool, log_format: str, dry_run: bool
+) -> int:
+    """Run the steps of [jobs.JOB] in order, for cron: a lock per workbook, a line per step, a summary.
+
+    Exit codes: 0 ok, 1 findings, 2 config, 3 refused to write, 4 a step failed, 75 busy
+    (another run holds the workbook; --wait queues behind it).
+    """
+    from sheetcrm.automation.runner import StepOutcome, run_job
+
+    def report_step(outcome: StepOutcome) -> None:
+        if log_format == "json":
+            click.echo(json.dumps(dataclasses.asdict(outcome), ensure_ascii=False), err=True)
+        elif not obj.quiet:
+            click.echo(outcome.line(), err=True)
+
+    settings = obj.config(required=True)
+    run = run_job(
+        obj.open(workbook),
+        job,
+        config=settings,
+        today=today.date() if today else None,
+        dry_run=dry_run,
+        wait=wait,
+        on_step=report_step,
+    )
+    obj.say(run.summary())
+    return run.exit_code
+
+
 # -- history and undo ------------------------------------------------------------------------
 
 
 @cli.command()
 @workbook_argument
 @click.option("--limit", default=20, show_default=True, help="Show the last N runs.")
+@click.option("--jobs", "jobs", is_flag=True, help="List the job runs (sheetcrm run, schedule) instead.")
 @format_option("table", "json")
 @click.pass_obj
-def history(obj: Context, workbook: str | None, limit: int, fmt: str) -> None:
-    """List the runs applied to the workbook, newest last."""
+def history(obj: Context, workbook: str | None, limit: int, jobs: bool, fmt: str) -> None:
+    """List the runs applied to the workbook, newest last (--jobs: the job runs, with their steps)."""
+    if jobs:
+        from sheetcrm.automation.runner import job_history
+        from sheetcrm.jobs.crm.pipeline_job import job_state_dir
+
+        runs = job_history(job_state_dir(obj.open(workbook)))[-limit:]
+        if fmt == "json":
+            click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
+        elif not runs:
+            obj.say("no job runs yet")
+        for record in runs if fmt != "json" else []:
+            steps = ", ".join(f"{s['step']} {s['status']}" for s in record["steps"])
+            obj.say(f"{record['run']}  {record['started']}  {record['job']:<10} {record['outcome']:<8} {steps}")
+        return
     records = obj.open(workbook).history()[-limit:]
     if fmt == "json":
         click.echo(json.dumps([r.summary() for r in records], ensure_ascii=False, indent=2))

@@ -56,6 +56,7 @@ __all__ = [
     "FieldConfig",
     "FixConfig",
     "GoogleConfig",
+    "JobConfig",
     "PhoneFormat",
     "PipelineConfig",
     "RemindersConfig",
@@ -651,6 +652,74 @@ class ReportsConfig(_Model):
     )
 
 
+StepName = Literal["tidy", "fix", "dedupe", "rollups", "segment", "stale", "pipeline", "remind", "report", "validate"]
+
+
+class JobConfig(_Model):
+    """A job: steps run in order by ``sheetcrm run NAME`` or on ``schedule`` by ``sheetcrm schedule``."""
+
+    steps: list[StepName] = Field(
+        description="The steps, in order.", examples=[["fix", "dedupe", "rollups", "segment", "stale", "report"]]
+    )
+    schedule: str | None = Field(
+        default=None,
+        description=(
+            "When sheetcrm schedule runs it: every N minutes or hours, every day at HH:MM, "
+            "every monday at HH:MM, every weekday at HH:MM."
+        ),
+        examples=["every day at 02:00"],
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone of the schedule's times; not set: the top-level timezone.",
+        examples=["Asia/Shanghai"],
+    )
+    options: dict[StepName, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Options per step, e.g. [jobs.nightly.options.remind] channels = ["smtp"].',
+    )
+    log_sheet: bool = Field(
+        default=False, description="Keep a _sheetcrm_log sheet in the workbook with the job's last runs."
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sheetcrm.automation.when import parse_schedule
+
+            try:
+                parse_schedule(value)
+            except ValueError as error:
+                raise PydanticCustomError("schedule", "{why}", {"why": str(error)}) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_job_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise PydanticCustomError("timezone", "unknown time zone {zone}", {"zone": json.dumps(value)}) from None
+        return value
+
+    @model_validator(mode="after")
+    def _known_options(self) -> JobConfig:
+        from sheetcrm.automation.steps import STEPS
+
+        for step, given in self.options.items():
+            unknown = sorted(set(given) - STEPS[step].options)
+            if unknown:
+                allowed = ", ".join(sorted(STEPS[step].options)) or "none"
+                raise PydanticCustomError(
+                    "step_options",
+                    "options.{step}: unknown option {names} (it takes: {allowed})",
+                    {"step": step, "names": ", ".join(unknown), "allowed": allowed},
+                )
+        return self
+
+
 class FixConfig(_Model):
     """How ``sheetcrm fix``, ``import`` and ``validate`` read values that only a setting makes certain.
 
@@ -782,14 +851,13 @@ class Config(_Model):
     reminders: RemindersConfig = Field(
         default_factory=RemindersConfig, description="Who is reminded of what, and how (sheetcrm remind)."
     )
-    # The sections below are placeholders: any keys are accepted until the issue named in
-    # each description replaces the dict with a typed model.
     reports: ReportsConfig = Field(
         default_factory=ReportsConfig,
         description="Reports: the team's own pivots beside the built-ins (sheetcrm report).",
     )
-    jobs: dict[str, Any] = Field(
-        default_factory=dict, description="Scheduled jobs (placeholder, filled by the scheduler issue)."
+    jobs: dict[str, JobConfig] = Field(
+        default_factory=dict,
+        description="Jobs by name, [jobs.nightly]: steps run by sheetcrm run NAME, or on a schedule.",
     )
     schema_: dict[str, SchemaConfig] = Field(
         default_factory=dict,
@@ -1035,7 +1103,7 @@ def _describe_error(error: Any) -> tuple[str, str, str | None]:
 
 
 # Errors of the jobs' own rules (not types): their message says it all, the input is not repeated.
-_RULE_KINDS = frozenset({"cadence", "lifecycle_order", "statuses", "exits", "status"})
+_RULE_KINDS = frozenset({"schedule", "step_options", "cadence", "lifecycle_order", "statuses", "exits", "status"})
 
 
 def _show(value: Any) -> str:
@@ -1223,7 +1291,7 @@ def _render_toml(config: Config, *, relative_to: Path | None) -> str:
         _comment(lines, field.description)
         if isinstance(value, BaseModel):
             _emit_model(lines, [key], value, relative_to)
-        elif key == "tables":
+        elif key in ("tables", "jobs"):
             for position, (name, table) in enumerate(value.items()):
                 if position:
                     lines.append("")
@@ -1249,8 +1317,17 @@ def _comment(lines: list[str], text: str | None) -> None:
 
 def _emit_model(lines: list[str], header: list[str], model: BaseModel, relative_to: Path | None) -> None:
     lines.append(f"[{'.'.join(_toml_key(part) for part in header)}]")
+    tables: list[tuple[str, dict[str, BaseModel]]] = []
     for key, field in _keys_of(type(model)).items():
-        _emit_key(lines, key, field, getattr(model, _attribute(type(model), key)), relative_to)
+        value = getattr(model, _attribute(type(model), key))
+        if isinstance(value, dict) and value and all(isinstance(item, BaseModel) for item in value.values()):
+            tables.append((key, value))  # [reports.custom.NAME]: sections of their own, after the keys
+            continue
+        _emit_key(lines, key, field, value, relative_to)
+    for key, named in tables:
+        for name, item in named.items():
+            lines.append("")
+            _emit_model(lines, [*header, key, name], item, relative_to)
 
 
 def _emit_key(lines: list[str], key: str, field: FieldInfo, value: Any, relative_to: Path | None) -> None:
@@ -1295,6 +1372,8 @@ def _plain(value: Any, relative_to: Path | None) -> Any:
         return {key: _plain(item, relative_to) for key, item in value.model_dump(exclude_none=True).items()}
     if isinstance(value, list):
         return [_plain(item, relative_to) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item, relative_to) for key, item in value.items()}
     if isinstance(value, str) and relative_to is not None and not _URL.match(value) and Path(value).is_absolute():
         return _relative(Path(value), relative_to)
     return value

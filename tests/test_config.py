@@ -66,8 +66,8 @@ merge_threshold = 0.9
 survivorship = { owner = "oldest" }
 
 [jobs.nightly]
-at = "02:00"
-commands = ["dedupe", "stale"]
+steps = ["dedupe", "stale"]
+schedule = "every day at 02:00"
 """
 
 
@@ -113,7 +113,8 @@ def test_full_example_loads(tmp_path: Path) -> None:
     assert config.fix == FixConfig(phone_format="national", default_region="US", day_first=True)
     assert (config.dedupe.merge_threshold, config.dedupe.survivorship) == (0.9, {"owner": "oldest"})
     assert config.dedupe.match_settings() == {"merge_threshold": 0.9}
-    assert config.jobs == {"nightly": {"at": "02:00", "commands": ["dedupe", "stale"]}}
+    assert config.jobs["nightly"].steps == ["dedupe", "stale"]
+    assert config.jobs["nightly"].schedule == "every day at 02:00"
 
 
 def test_defaults() -> None:
@@ -491,7 +492,10 @@ def test_render_json_has_every_key() -> None:
 def test_render_write_load_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "secrets").mkdir()
     original = load_config(
-        write(tmp_path, FULL + '\n[jobs.weekly]\nto = ["a@example.com"]\nsince = 2024-01-01\nnote = "a \\"q\\"\\n"\n')
+        write(
+            tmp_path,
+            FULL + '\n[reports.custom.weekly]\ntitle = "a \\"q\\"\\n"\nsource = "orders"\nrows = ["status"]\n',
+        )
     )
     out = tmp_path / "copy" / "sheetcrm.toml"
     out.parent.mkdir()
