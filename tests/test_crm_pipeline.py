@@ -313,11 +313,11 @@ def test_custom_fill_statuses() -> None:
     assert report.valid
 
 
-def test_state_keeps_since_when_unchanged_and_starts_today_otherwise() -> None:
+def test_state_keeps_since_when_unchanged_starts_today_on_a_move_and_at_the_order_date_when_new() -> None:
     frame = orders(
         order("O-1", "shipped", iso(9), iso(1)),  # unchanged (other spelling): since kept
         order(" o-2 ", "completed", iso(9)),  # moved: today, under its key
-        order("O-3", "confirmed", iso(1)),  # new: today
+        order("O-3", "confirmed", iso(1)),  # new: its order date, the day its clock started
         order("O-4", ""),  # blank: what was seen stays
         order("O-5", "shiped"),  # unknown: what was seen stays
         order("O-6", ""),  # blank and never seen: nothing
@@ -330,7 +330,7 @@ def test_state_keeps_since_when_unchanged_and_starts_today_otherwise() -> None:
     assert report.state == {
         "O-1": SeenStatus("shipped", ago(1)),
         "O-2": SeenStatus("completed", TODAY),
-        "O-3": SeenStatus("confirmed", TODAY),
+        "O-3": SeenStatus("confirmed", ago(1)),
         "O-4": SeenStatus("processing", ago(2)),
         "O-5": SeenStatus("confirmed", ago(2)),
     }  # O-9 is no longer on the sheet: forgotten
@@ -468,6 +468,8 @@ def _plain(frame: pd.DataFrame, before: dict[str, SeenStatus], rules: PipelineCo
                 state[key] = entry
             elif entry and entry.status in waiting and known in waiting:  # still waiting: the clock runs on
                 state[key] = SeenStatus(known, entry.since)
+            elif entry is None and day(data["order_date"]) and day(data["order_date"]) < TODAY:  # type: ignore[operator]
+                state[key] = SeenStatus(known, day(data["order_date"]))  # type: ignore[arg-type]
             else:
                 state[key] = SeenStatus(known, TODAY)
         elif entry:
@@ -531,4 +533,14 @@ def test_two_hundred_thousand_orders() -> None:
     assert (report.flags != "").sum() == n // 2
     assert report.flags.iloc[2] == "skipped confirmed, processing"
     assert report.flags.iloc[3] == "not shipped, 7 days overdue"
-    assert sum(s.since == TODAY for s in report.state.values()) == 3 * n // 4
+    assert sum(s.since == TODAY for s in report.state.values()) == n // 2  # the movers; the new keep their date
+    assert sum(s.since == ago(10) for s in report.state.values()) == n // 4
+
+
+def test_an_order_flagged_late_on_its_first_run_is_still_late_on_the_next() -> None:
+    frame = orders(order("O-1", "confirmed", iso(10)))
+    first = check_pipeline(frame, today=TODAY, seen={})
+    assert first.flatten(["code", "days_overdue"]) == [["not-shipped", 7]]
+    later = TODAY + dt.timedelta(days=1)
+    second = check_pipeline(frame, today=later, seen=first.state)
+    assert second.flatten(["code", "days_overdue"]) == [["not-shipped", 8]]

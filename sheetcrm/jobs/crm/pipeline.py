@@ -48,7 +48,9 @@ of the status reached is filled: processing → completed fills ``delivered_at``
 
 *State* to remember after a successful run: each keyed, non-duplicate row with a known
 status gets its status, with ``since`` kept from ``seen`` when the status is unchanged and
-``today`` otherwise. Rows whose status is blank or unknown, and duplicate rows, keep what
+``today`` otherwise; an order seen for the first time gets its ``order_date`` (when readable
+and before today), the day its clocks were started from, so that an order flagged late on
+its first run is still late on the next. Rows whose status is blank or unknown, and duplicate rows, keep what
 was seen (so fixing a typo next week compares with the status before it); orders no longer
 on the sheet are forgotten. A move from one waiting status to another (confirmed →
 processing) keeps ``since``: the order is still waiting to ship, and the ``not-shipped``
@@ -476,6 +478,13 @@ def check_pipeline(
     still_waiting = changed & was_waiting & waiting
     for key, code in zip(keys[still_waiting].tolist(), current[still_waiting].tolist(), strict=True):
         state[key] = SeenStatus(names[code], seen[key].since)
+    # A first sighting remembers the clock it was judged by (the order date), not today: else
+    # an order flagged late today would look fresh tomorrow, its clock restarted.
+    first_seen = changed & ~found & (order_day < now)
+    if first_seen.any():
+        ordered = format_dates(order_day[first_seen])
+        for key, code, day in zip(keys[first_seen].tolist(), current[first_seen].tolist(), ordered, strict=True):
+            state[key] = SeenStatus(names[code], dt.date.fromisoformat(day))
     counts = {
         "orders": size,
         "blank_id": int((~keyed).sum()),
