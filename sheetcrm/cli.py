@@ -766,6 +766,46 @@ def run_command(
     return run.exit_code
 
 
+@cli.command("schedule")
+@click.option("--run-now", is_flag=True, help="Run every scheduled job once at start, then on its schedule.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per step on stderr: key=value text, or JSON lines.",
+)
+@click.pass_obj
+def schedule_command(obj: Context, run_now: bool, log_format: str) -> None:
+    """Run every job that has a `schedule` at its times, in the foreground, until SIGTERM or Ctrl-C.
+
+    A failing run is logged and runs again next time. SIGTERM stops after the current step;
+    SIGHUP re-reads sheetcrm.toml. For a service manager (systemd, launchd, Windows services).
+    """
+    from sheetcrm.automation.runner import JobRun, StepOutcome
+    from sheetcrm.automation.scheduler import JobScheduler
+
+    def report_step(outcome: StepOutcome) -> None:
+        if log_format == "json":
+            click.echo(json.dumps(dataclasses.asdict(outcome), ensure_ascii=False), err=True)
+        elif not obj.quiet:
+            click.echo(outcome.line(), err=True)
+
+    def report_run(run: JobRun) -> None:
+        obj.say(run.summary())
+
+    scheduler = JobScheduler(obj.config_path, on_step=report_step, on_run=report_run)
+    planned = scheduler.describe()
+    if not planned:
+        raise InputError(
+            "no job has a schedule", hint='add schedule = "every day at 02:00" to a [jobs.NAME] in sheetcrm.toml'
+        )
+    for line in planned:
+        obj.say(f"scheduled {line}")
+    scheduler.serve(run_now=run_now)
+    obj.say("stopped")
+
+
 # -- history and undo ------------------------------------------------------------------------
 
 

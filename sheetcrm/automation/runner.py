@@ -80,7 +80,8 @@ class JobRun:
     started: str
     dry_run: bool
     steps: list[StepOutcome] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # steps not run after a failure
+    skipped: list[str] = field(default_factory=list)  # steps not run after a failure, or a stop
+    stopped: bool = False  # asked to stop between steps
 
     @property
     def outcome(self) -> Outcome:
@@ -104,7 +105,8 @@ class JobRun:
             counts = ", ".join(f"{v} {k}" for k, v in step.counts.items()) or "nothing to do"
             lines.append(f"  {step.step:<9} {step.status:<8} {counts}" + (f": {step.error}" if step.error else ""))
         if self.skipped:
-            lines.append(f"  not run after the failure: {', '.join(self.skipped)}")
+            why = "asked to stop" if self.stopped else "the failure"
+            lines.append(f"  not run after {why}: {', '.join(self.skipped)}")
             lines.append("  the workbook is as the last step that applied left it")
         return "\n".join(lines)
 
@@ -117,6 +119,7 @@ class JobRun:
             "outcome": self.outcome,
             "steps": [dataclasses.asdict(step) for step in self.steps],
             "skipped": self.skipped,
+            "stopped": self.stopped,
         }
 
 
@@ -129,8 +132,10 @@ def run_job(
     dry_run: bool = False,
     wait: bool = False,
     on_step: Callable[[StepOutcome], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> JobRun:
-    """Run job ``name`` of ``config`` on ``workbook`` (see the module's text)."""
+    """Run job ``name`` of ``config`` on ``workbook`` (see the module's text). ``stop`` is asked
+    before each step; when it says so, the run ends there (the scheduler's SIGTERM)."""
     if name not in config.jobs:
         known = ", ".join(config.jobs) or "none"
         raise ConfigError(
@@ -153,6 +158,10 @@ def run_job(
     try:
         run = JobRun(name, new_run_id(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), dry_run)
         for position, step_name in enumerate(job.steps):
+            if stop is not None and stop():
+                run.skipped = list(job.steps[position:])
+                run.stopped = True
+                break
             outcome = _run_step(workbook, config, name, step_name, day, dry_run, job.options.get(step_name, {}))
             run.steps.append(outcome)
             log.info(outcome.line())
