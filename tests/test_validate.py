@@ -128,6 +128,8 @@ def test_annotate_marks_cells_lists_issues_and_replaces_its_own_marks(messy: Pat
     assert issues.frame["cell"].tolist()[:2] == ["Customers!G1", "Customers!A3"]
     link = openpyxl.load_workbook(messy)["_issues"]["B3"].hyperlink
     assert link is not None and link.location == "Customers!A3" and not link.target
+    unchanged = sheetcrm.open_workbook(messy)
+    assert not annotate(unchanged, validate(unchanged, config=default_config())).changes  # nothing new: no write
 
     # the person fixes the tier; the next run removes only that mark
     fix = ChangeSet("fix tier")
@@ -135,7 +137,7 @@ def test_annotate_marks_cells_lists_issues_and_replaces_its_own_marks(messy: Pat
     sheetcrm.open_workbook(messy).apply(fix)
     workbook = sheetcrm.open_workbook(messy)
     again = annotate(workbook, validate(workbook, config=default_config()))
-    assert again.run_id
+    assert again.run_id and again.changes.counts() == {"note": 1, "fill": 1, "replace-sheet": 1}  # only what changed
     sheet = openpyxl.load_workbook(messy)["Customers"]
     assert sheet["E3"].comment is None and sheet["E3"].fill.fill_type is None
     assert sheet["D3"].comment is not None and sheet["D3"].comment.text == "ask Jane for her full address"

@@ -164,7 +164,7 @@ def run_job(
                 break
             outcome = _run_step(workbook, config, name, step_name, day, dry_run, job.options.get(step_name, {}))
             run.steps.append(outcome)
-            log.info(outcome.line())
+            log.debug(outcome.line())
             if on_step is not None:
                 on_step(outcome)
             if outcome.status in ("failed", "refused"):
