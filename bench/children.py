@@ -6,6 +6,7 @@ import json
 import resource
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +25,24 @@ def report(result: dict[str, Any]) -> None:
     """In the child: print ``result`` with the process's peak memory (max RSS, MB), for run_child."""
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"peak_mb": peak_mb, **result}))
+
+
+def comparison_line(
+    rows: int, label: str, ours: dict[str, Any], base: dict[str, Any], *, skipped: bool, ignore: Iterable[str] = ()
+) -> str:
+    """One row of a side-by-side table: time and peak memory of each, the ratios (baseline /
+    sheetcrm), and what the two disagree on (keys other than the timings and ``ignore``)."""
+    left_out = {"seconds", "peak_mb", *ignore}
+    mismatch = [k for k, v in ours.items() if k not in left_out and k in base and base[k] != v]
+    line = (
+        f"{rows:>9}  {label:<16} {ours['seconds']:>7.2f} s {ours['peak_mb']:>5.0f} MB"
+        f" {base['seconds']:>9.2f} s {base['peak_mb']:>5.0f} MB"
+        f" {base['seconds'] / ours['seconds']:>10.1f}x {base['peak_mb'] / ours['peak_mb']:>12.1f}x"
+    )
+    if skipped:
+        line += "  (baseline skipped)"
+    if mismatch:
+        line += f"  results differ: {', '.join(f'{k} {ours[k]} vs {base[k]}' for k in mismatch)}"
+    if "error" in ours or "error" in base:
+        line += f"  error: {ours.get('error') or base.get('error')}"
+    return line

@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from children import report, run_child  # noqa: E402  (beside this script)
+from children import comparison_line, report, run_child  # noqa: E402  (beside this script)
 
 TODAY = dt.date(2026, 11, 22)
 SEED = 7
@@ -262,7 +263,7 @@ def baseline_pipeline(customers: Any, orders: Any, seen: dict[str, Any]) -> dict
     return {"flagged_rows": len(flagged)}
 
 
-CASES = {
+CASES: dict[str, Callable[..., dict[str, object]]] = {
     "sheetcrm-rollups": sheetcrm_rollups,
     "baseline-rollups": baseline_rollups,
     "sheetcrm-stale": sheetcrm_stale,
@@ -311,21 +312,8 @@ def main() -> None:
                     continue
                 results[who] = run_child(__file__, f"{who}-{task}", path)
             ours, base = results["sheetcrm"], results["baseline"]
-            agree = {k: v for k, v in ours.items() if k not in ("seconds", "peak_mb")}
-            mismatch = [k for k, v in agree.items() if k in base and base[k] != v]
-            print(
-                f"{rows:>9}  {LABELS[task]:<16} {ours['seconds']:>7.2f} s {ours['peak_mb']:>5.0f} MB"
-                f" {base['seconds']:>9.2f} s {base['peak_mb']:>5.0f} MB"
-                f" {base['seconds'] / ours['seconds']:>10.1f}x {base['peak_mb'] / ours['peak_mb']:>12.1f}x"
-                + ("  (baseline skipped)" if rows > args.baseline_max_rows else "")
-                + (
-                    f"  results differ: {', '.join(f'{k} {ours[k]} vs {base[k]}' for k in mismatch)}"
-                    if mismatch
-                    else ""
-                )
-                + (f"  error: {ours.get('error') or base.get('error')}" if "error" in ours or "error" in base else ""),
-                flush=True,
-            )
+            line = comparison_line(rows, LABELS[task], ours, base, skipped=rows > args.baseline_max_rows)
+            print(line, flush=True)
     print("ratios are baseline / sheetcrm: above 1 means sheetcrm is faster or leaner")
 
 

@@ -55,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from children import report, run_child  # noqa: E402  (beside this script)
+from children import comparison_line, report, run_child  # noqa: E402  (beside this script)
 
 TODAY = dt.date(2026, 11, 22)
 SEED = 7
@@ -606,20 +606,10 @@ def main() -> None:
                 runs = [run_child(__file__, f"{who}-{task}", path) for _ in range(max(1, args.repeat))]
                 results[who] = min(runs, key=lambda run: (run["seconds"] != run["seconds"], run["seconds"]))  # NaN last
             ours, base = results["sheetcrm"], results["baseline"]
-            mismatch = [k for k, v in ours.items() if k not in TIMINGS and k in base and base[k] != v]
-            print(
-                f"{rows:>9}  {LABELS[task]:<16} {ours['seconds']:>7.2f} s {ours['peak_mb']:>5.0f} MB"
-                f" {base['seconds']:>9.2f} s {base['peak_mb']:>5.0f} MB"
-                f" {base['seconds'] / ours['seconds']:>10.1f}x {base['peak_mb'] / ours['peak_mb']:>12.1f}x"
-                + ("  (baseline skipped)" if rows > args.baseline_max_rows else "")
-                + (
-                    f"  results differ: {', '.join(f'{k} {ours[k]} vs {base[k]}' for k in mismatch)}"
-                    if mismatch
-                    else ""
-                )
-                + (f"  error: {ours.get('error') or base.get('error')}" if "error" in ours or "error" in base else ""),
-                flush=True,
+            line = comparison_line(
+                rows, LABELS[task], ours, base, skipped=rows > args.baseline_max_rows, ignore=TIMINGS
             )
+            print(line, flush=True)
             details.append((rows, task, ours, base))
     print("ratios are baseline / sheetcrm: above 1 means sheetcrm is faster or leaner")
     print("sheetcrm writes styled sheets with a native chart each and a _reports index; the baseline draws no charts")

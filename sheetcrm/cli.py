@@ -92,6 +92,30 @@ def out_option(function: F) -> F:
     )(function)
 
 
+workbook_option = click.option(
+    "--workbook", "workbook", default=None, help="The workbook [default: `workbook` in sheetcrm.toml]."
+)
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per step on stderr: key=value text, or JSON lines.",
+)
+
+
+def step_reporter(obj: Context, log_format: str) -> Callable[[Any], None]:
+    """What prints each step of a job run: a key=value line or a JSON line, on stderr."""
+
+    def report_step(outcome: Any) -> None:
+        if log_format == "json":
+            click.echo(json.dumps(dataclasses.asdict(outcome), ensure_ascii=False), err=True)
+        elif not obj.quiet:
+            click.echo(outcome.line(), err=True)
+
+    return report_step
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="sheetcrm")
 @click.option(
@@ -390,7 +414,7 @@ def remind(
 
 @cli.command("report")
 @click.argument("names", nargs=-1, metavar="[NAME ...]")
-@click.option("--workbook", "workbook", default=None, help="The workbook [default: `workbook` in sheetcrm.toml].")
+@workbook_option
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The as-of date of the reports.")
 @click.option("--list", "list_reports", is_flag=True, help="List the reports there are, and stop.")
 @click.option(
@@ -724,16 +748,10 @@ def render_report(report: Any, *, limit: int) -> str:
 
 @cli.command("run")
 @click.argument("job")
-@click.option("--workbook", "workbook", default=None, help="The workbook [default: `workbook` in sheetcrm.toml].")
+@workbook_option
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date the steps run as of.")
 @click.option("--wait", is_flag=True, help="Wait for another run of this workbook to finish instead of exiting 75.")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="One line per step on stderr: key=value text, or JSON lines.",
-)
+@log_format_option
 @dry_run_option
 @click.pass_obj
 def run_command(
@@ -744,13 +762,7 @@ def run_command(
     Exit codes: 0 ok, 1 findings, 2 config, 3 refused to write, 4 a step failed, 75 busy
     (another run holds the workbook; --wait queues behind it).
     """
-    from sheetcrm.automation.runner import StepOutcome, run_job
-
-    def report_step(outcome: StepOutcome) -> None:
-        if log_format == "json":
-            click.echo(json.dumps(dataclasses.asdict(outcome), ensure_ascii=False), err=True)
-        elif not obj.quiet:
-            click.echo(outcome.line(), err=True)
+    from sheetcrm.automation.runner import run_job
 
     settings = obj.config(required=True)
     run = run_job(
@@ -760,7 +772,7 @@ def run_command(
         today=today.date() if today else None,
         dry_run=dry_run,
         wait=wait,
-        on_step=report_step,
+        on_step=step_reporter(obj, log_format),
     )
     obj.say(run.summary())
     return run.exit_code
@@ -768,13 +780,7 @@ def run_command(
 
 @cli.command("schedule")
 @click.option("--run-now", is_flag=True, help="Run every scheduled job once at start, then on its schedule.")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="One line per step on stderr: key=value text, or JSON lines.",
-)
+@log_format_option
 @click.pass_obj
 def schedule_command(obj: Context, run_now: bool, log_format: str) -> None:
     """Run every job that has a `schedule` at its times, in the foreground, until SIGTERM or Ctrl-C.
@@ -782,19 +788,13 @@ def schedule_command(obj: Context, run_now: bool, log_format: str) -> None:
     A failing run is logged and runs again next time. SIGTERM stops after the current step;
     SIGHUP re-reads sheetcrm.toml. For a service manager (systemd, launchd, Windows services).
     """
-    from sheetcrm.automation.runner import JobRun, StepOutcome
+    from sheetcrm.automation.runner import JobRun
     from sheetcrm.automation.scheduler import JobScheduler
-
-    def report_step(outcome: StepOutcome) -> None:
-        if log_format == "json":
-            click.echo(json.dumps(dataclasses.asdict(outcome), ensure_ascii=False), err=True)
-        elif not obj.quiet:
-            click.echo(outcome.line(), err=True)
 
     def report_run(run: JobRun) -> None:
         obj.say(run.summary())
 
-    scheduler = JobScheduler(obj.config_path, on_step=report_step, on_run=report_run)
+    scheduler = JobScheduler(obj.config_path, on_step=step_reporter(obj, log_format), on_run=report_run)
     planned = scheduler.describe()
     if not planned:
         raise InputError(

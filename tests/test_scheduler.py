@@ -128,6 +128,7 @@ def test_sigterm_stops_after_the_current_step(tmp_path: Path) -> None:
     )
     folder = folder_with(tmp_path, config, customers=1500)
     child, lines = start(folder, "--run-now")
+    lines.wait_for("serving:")
     lines.wait_for("step=fix")
     child.send_signal(signal.SIGTERM)
     out, _ = child.communicate(timeout=120)
@@ -145,6 +146,7 @@ def test_sighup_reloads_the_config(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, JOBS)
     child, lines = start(folder)
     lines.wait_for("scheduled 2 jobs")
+    lines.wait_for("serving:")  # its signal handlers are in place
     (folder / "sheetcrm.toml").write_text(
         JOBS.replace("[jobs.by_hand]\nsteps", '[jobs.by_hand]\nschedule = "every monday at 09:00"\nsteps'),
         encoding="utf-8",

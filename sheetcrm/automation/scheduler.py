@@ -141,6 +141,7 @@ class JobScheduler:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, reload)
+        log.info("serving: SIGTERM or SIGINT stops, SIGHUP reloads the config")
         try:
             if run_now:
                 self.run_all_now()
