@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -85,8 +85,6 @@ def _pivot(inputs: ReportInputs, key: str, spec: ReportSpec, schema: TableSchema
         source=inputs.sources[key],
     )  # fmt: skip
     if notes or spec.description:
-        from dataclasses import replace
-
         table = replace(table, notes=(*((spec.description,) if spec.description else ()), *notes, *table.notes))
     return table
 
@@ -176,7 +174,7 @@ def average_order_value(inputs: ReportInputs) -> ReportTable:
         chart="line",
     )  # fmt: skip
     table = _pivot(inputs, "orders", spec, ORDERS, orders, notes)
-    return _replace(table, chart_values=(1,))
+    return replace(table, chart_values=(1,))
 
 
 def top_customers(inputs: ReportInputs, top: int = 20) -> ReportTable:
@@ -322,7 +320,7 @@ def opportunity_pipeline(inputs: ReportInputs) -> ReportTable:
         chart="column", description="weighted amount = amount × the stage's chance: "
         + ", ".join(f"{s} {w:.0%}" for s, w in STAGE_WEIGHTS.items()),
     )  # fmt: skip
-    return _replace(_pivot(inputs, "opportunities", spec, OPPORTUNITIES, frame), chart_values=(2, 3))
+    return replace(_pivot(inputs, "opportunities", spec, OPPORTUNITIES, frame), chart_values=(2, 3))
 
 
 def expected_close(inputs: ReportInputs) -> ReportTable:
@@ -342,7 +340,7 @@ def interactions_by_channel(inputs: ReportInputs) -> ReportTable:
         values=(Value("*", "count", "interactions"), Value("rating", "mean", "average rating", "number")),
         chart="bar",
     )  # fmt: skip
-    return _replace(_pivot(inputs, "interactions", spec, INTERACTIONS), chart_values=(2,))
+    return replace(_pivot(inputs, "interactions", spec, INTERACTIONS), chart_values=(2,))
 
 
 def stale_per_owner(inputs: ReportInputs) -> ReportTable:
@@ -366,18 +364,12 @@ def stale_per_owner(inputs: ReportInputs) -> ReportTable:
     )  # fmt: skip
     table = _pivot(inputs, "customers", spec, CUSTOMERS, frame.astype("str"))
     sources = [inputs.sources[key] for key in ("customers", "opportunities") if key in inputs.sources]
-    return _replace(table, source=" and ".join(sources))
+    return replace(table, source=" and ".join(sources))
 
 
 def _share(part: float, whole: float) -> float:
     """``part / whole`` as a plain float without float noise (0 when there is no whole)."""
     return round(float(part) / float(whole), 12) if whole else 0.0
-
-
-def _replace(table: ReportTable, **changes: object) -> ReportTable:
-    from dataclasses import replace
-
-    return replace(table, **changes)  # type: ignore[arg-type]
 
 
 BUILTIN_REPORTS: dict[str, BuiltinReport] = {

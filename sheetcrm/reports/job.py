@@ -85,6 +85,7 @@ def compute_reports(
     schemas = build_schemas(settings)
     tables: list[ReportTable] = []
     skipped: dict[str, str] = {}
+    pivots = list(specs)
     for name in wanted:
         if name == DATA_QUALITY:
             tables.append(_data_quality(workbook, settings, day))
@@ -97,8 +98,8 @@ def compute_reports(
                 continue
             tables.append(dataclasses.replace(builtin.compute(inputs), description=builtin.description))
             continue
-        specs = (*specs, custom[name])
-    for spec in specs:
+        pivots.append(custom[name])
+    for spec in pivots:
         if not inputs.has(spec.source):
             skipped[spec.name] = f"the workbook has no {schemas[spec.source].sheet} sheet"
             continue
