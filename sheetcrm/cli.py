@@ -806,6 +806,22 @@ def schedule_command(obj: Context, run_now: bool, log_format: str) -> None:
     obj.say("stopped")
 
 
+@cli.command("emulator")
+@click.option("--port", type=int, default=0, show_default=True, help="Port to listen on (0: a free one).")
+@click.option(
+    "--key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write a service-account key for the emulator to this file.",
+)
+@click.option("--no-auth", is_flag=True, help="Accept requests without a bearer token.")
+def emulator_command(port: int, key: Path | None, no_auth: bool) -> int:
+    """Serve a local Google Sheets API emulator (for tests) in the foreground; prints its base URL."""
+    from sheetcrm.testing.sheets_emulator import main as serve
+
+    return serve(["--port", str(port), *(["--key", str(key)] if key else []), *(["--no-auth"] if no_auth else [])])
+
+
 # -- history and undo ------------------------------------------------------------------------
 
 
