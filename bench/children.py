@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,36 @@ def comparison_line(
     if "error" in ours or "error" in base:
         line += f"  error: {ours.get('error') or base.get('error')}"
     return line
+
+
+def bench_arguments(
+    description: str | None,
+    *,
+    rows: Sequence[int],
+    cache: Path,
+    baseline_max_rows: int = 200_000,
+    tasks: Sequence[str] | None = None,
+    rows_help: str | None = None,
+) -> argparse.ArgumentParser:
+    """The options every bench script takes: ``--rows``, ``--tasks`` (when it has tasks),
+    ``--cache``, ``--baseline-max-rows``, and the hidden ``--child`` that run_child uses."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=list(rows), help=rows_help)
+    if tasks is not None:
+        parser.add_argument("--tasks", nargs="+", choices=list(tasks), default=list(tasks))
+    parser.add_argument("--cache", type=Path, default=cache)
+    parser.add_argument("--baseline-max-rows", type=int, default=baseline_max_rows)
+    parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_or_run_child(
+    parser: argparse.ArgumentParser, child: Callable[[str, Path], None]
+) -> argparse.Namespace | None:
+    """The parsed options; or, when this process is a child (``--child CASE PATH``), run the case
+    and return None."""
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return None
+    return args

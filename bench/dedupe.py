@@ -25,7 +25,6 @@ any pair in a merge cluster, or above the baseline's threshold).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import random
 import sys
@@ -39,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from children import report, run_child  # noqa: E402  (beside this script)
+from children import bench_arguments, parse_or_run_child, report, run_child  # noqa: E402  (beside this script)
 from generate import _CITIES, _companies, _people  # noqa: E402  (the benchmark workbook's own value pools)
 
 DUPLICATE_RATE = 0.05
@@ -214,14 +213,9 @@ def child(case: str, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache")
-    parser.add_argument("--baseline-max-rows", type=int, default=200_000)
-    parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], Path(args.child[1]))
+    parser = bench_arguments(__doc__, rows=[100_000, 1_000_000], cache=HERE / ".cache")
+    args = parse_or_run_child(parser, child)
+    if args is None:
         return
 
     nan = float("nan")

@@ -18,7 +18,6 @@ Above ``--baseline-max-rows`` (200,000) it is skipped: it needs minutes there.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
 import time
@@ -30,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from children import comparison_line, report, run_child  # noqa: E402  (beside this script)
+from children import bench_arguments, comparison_line, parse_or_run_child, report, run_child  # noqa: E402  (beside this script)
 
 TODAY = dt.date(2026, 11, 22)
 SEED = 7
@@ -290,15 +289,9 @@ def child(case: str, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--tasks", nargs="+", choices=list(LABELS), default=list(LABELS))
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache")
-    parser.add_argument("--baseline-max-rows", type=int, default=200_000)
-    parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], Path(args.child[1]))
+    parser = bench_arguments(__doc__, rows=[100_000, 1_000_000], cache=HERE / ".cache", tasks=list(LABELS))
+    args = parse_or_run_child(parser, child)
+    if args is None:
         return
 
     print(f"{'rows':>9}  {'task':<16} {'sheetcrm':>16} {'plain pandas':>18} {'time ratio':>11} {'memory ratio':>13}")

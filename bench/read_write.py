@@ -21,7 +21,6 @@ once per row: hours here), which keeps neither styles nor formulas. Above
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import time
@@ -31,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from children import report, run_child  # noqa: E402  (beside this script)
+from children import bench_arguments, parse_or_run_child, report, run_child  # noqa: E402  (beside this script)
 
 EDITED_COLUMN = "notes"
 
@@ -139,15 +138,9 @@ def child(case: str, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--tasks", nargs="+", choices=["read", "write", "delete"], default=["read", "write", "delete"])
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache")
-    parser.add_argument("--baseline-max-rows", type=int, default=200_000)
-    parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], Path(args.child[1]))
+    parser = bench_arguments(__doc__, rows=[10_000, 100_000], cache=HERE / ".cache", tasks=["read", "write", "delete"])
+    args = parse_or_run_child(parser, child)
+    if args is None:
         return
 
     from generate import ensure_workbook

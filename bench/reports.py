@@ -40,7 +40,6 @@ sheetcrm is slower than the baseline at 1M orders (1.3-1.5x; ``--per-report`` sh
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as dt
 import shutil
@@ -55,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from children import comparison_line, report, run_child  # noqa: E402  (beside this script)
+from children import bench_arguments, comparison_line, parse_or_run_child, report, run_child  # noqa: E402  (beside this script)
 
 TODAY = dt.date(2026, 11, 22)
 SEED = 7
@@ -579,17 +578,14 @@ def print_details(rows: int, task: str, ours: dict[str, Any], base: dict[str, An
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="orders (customers: a tenth)")
-    parser.add_argument("--tasks", nargs="+", choices=list(LABELS), default=list(LABELS))
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache")
-    parser.add_argument("--baseline-max-rows", type=int, default=2_000_000)
+    parser = bench_arguments(
+        __doc__, rows=[1_000_000], cache=HERE / ".cache", baseline_max_rows=2_000_000, tasks=list(LABELS),
+        rows_help="orders (customers: a tenth)",
+    )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=1, help="run each case this often and keep the fastest run")
     parser.add_argument("--per-report", action="store_true", help="also print the seconds of each report")
-    parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], Path(args.child[1]))
+    args = parse_or_run_child(parser, child)
+    if args is None:
         return
 
     print(f"{'orders':>9}  {'task':<16} {'sheetcrm':>16} {'plain pandas':>18} {'time ratio':>11} {'memory ratio':>13}")
