@@ -163,3 +163,20 @@ def smtp_server(handler: object, **options: Any) -> Iterator[int]:
         yield controller.port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def emu() -> Iterator[Any]:
+    """A Google Sheets API emulator on loopback (sheetcrm.testing), stopped after the test."""
+    from sheetcrm.testing import SheetsEmulator
+
+    with SheetsEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def google_key(emu: Any, tmp_path: Path) -> Path:
+    """A service-account key file (0600) whose token_uri is the emulator's /token."""
+    from sheetcrm.testing import make_service_account_key
+
+    return make_service_account_key(tmp_path / "service-account.json", emu)

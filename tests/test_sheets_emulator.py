@@ -22,12 +22,6 @@ ROWS = [HEADER, ["C-1", "Ann", "VIP"], ["C-2", "Bob", "Key"]]
 
 
 @pytest.fixture
-def emu() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def gc(emu: SheetsEmulator, tmp_path: Path) -> Iterator[gspread.Client]:
     key = make_service_account_key(tmp_path / "key.json", emu)
     creds = Credentials.from_service_account_file(str(key), scopes=SCOPES)  # type: ignore[no-untyped-call]
