@@ -174,6 +174,7 @@ class Sheet:
     validations: list[_JSON] = field(default_factory=list)
     charts: list[_JSON] = field(default_factory=list)
     merges: list[_JSON] = field(default_factory=list)
+    dimensions: dict[str, _JSON] = field(default_factory=dict)  # "COLUMNS:3" → {"pixelSize": 120}
 
     def properties(self) -> _JSON:
         grid: _JSON = {"rowCount": self.row_count, "columnCount": self.column_count}
@@ -420,11 +421,63 @@ def _format_number(value: int | float) -> str:
     return str(value)
 
 
+_DATE_TOKEN = re.compile(r'"[^"]*"|\\.|yyyy|yy|mmmm|mmm|mm|m|dd|d|hh|h|ss|s|am/pm|.', re.IGNORECASE)
+_DATE_TYPES = ("DATE", "TIME", "DATE_TIME")
+
+
 def _format_date(serial: int | float, pattern: str) -> str:
-    day = _EPOCH + dt.timedelta(days=int(serial))
-    if pattern == "m/d/yyyy":
-        return f"{day.month}/{day.day}/{day.year}"
-    return day.isoformat()
+    """A serial date shown in a Sheets date pattern (``yyyy-mm-dd``, ``M/d/yyyy``, ``dd.mm.yyyy hh:mm``...)."""
+    moment = dt.datetime(1899, 12, 30) + dt.timedelta(days=float(serial))
+    moment = moment.replace(microsecond=0) + dt.timedelta(seconds=round(moment.microsecond / 1e6))
+    out: list[str] = []
+    tokens = _DATE_TOKEN.findall(pattern)
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        # m is minutes right after an hour or right before seconds, as in Excel and Sheets
+        near_time = any(t.lower() in ("h", "hh") for t in tokens[max(0, i - 2) : i]) or any(
+            t.lower() in ("s", "ss") for t in tokens[i + 1 : i + 3]
+        )
+        if token.startswith('"'):
+            out.append(token[1:-1])
+        elif token.startswith("\\"):
+            out.append(token[1:])
+        elif low == "yyyy":
+            out.append(f"{moment.year:04d}")
+        elif low == "yy":
+            out.append(f"{moment.year % 100:02d}")
+        elif low in ("mm", "m") and near_time:
+            out.append(f"{moment.minute:02d}" if low == "mm" else str(moment.minute))
+        elif low == "mmmm":
+            out.append(moment.strftime("%B"))
+        elif low == "mmm":
+            out.append(moment.strftime("%b"))
+        elif low == "mm":
+            out.append(f"{moment.month:02d}")
+        elif low == "m":
+            out.append(str(moment.month))
+        elif low == "dd":
+            out.append(f"{moment.day:02d}")
+        elif low == "d":
+            out.append(str(moment.day))
+        elif low == "hh":
+            out.append(f"{moment.hour:02d}")
+        elif low == "h":
+            out.append(str(moment.hour))
+        elif low == "ss":
+            out.append(f"{moment.second:02d}")
+        elif low == "s":
+            out.append(str(moment.second))
+        else:
+            out.append(token)
+    return "".join(out)
+
+
+def _date_pattern(cell: Cell) -> str | None:
+    """The date pattern a cell shows its number in: its date number format, else the one typing a date gave."""
+    number_format = cell.format.get("numberFormat") or {}
+    if number_format.get("type") in _DATE_TYPES:
+        return str(number_format.get("pattern") or "M/d/yyyy")
+    return cell.date_pattern
 
 
 def _render(cell: Cell | None, value_option: str, date_option: str) -> Any:
@@ -433,9 +486,10 @@ def _render(cell: Cell | None, value_option: str, date_option: str) -> Any:
     if value_option == "FORMULA" and cell.formula is not None:
         return cell.formula
     value = cell.value
-    if cell.date_pattern is not None and isinstance(value, int | float):
+    pattern = _date_pattern(cell)
+    if pattern is not None and isinstance(value, int | float) and not isinstance(value, bool):
         if value_option == "FORMATTED_VALUE" or date_option == "FORMATTED_STRING":
-            return _format_date(value, cell.date_pattern)
+            return _format_date(value, pattern)
         return value
     if value_option in ("UNFORMATTED_VALUE", "FORMULA"):
         return value
@@ -704,7 +758,9 @@ class SheetsEmulator:
                 if new is None:
                     continue
                 old = sheet.cell(rng.row0 + i, rng.col0 + j)
-                old.value, old.formula, old.date_pattern = new.value, new.formula, new.date_pattern
+                # a cell keeps its format when a value is written: a date cell stays a date cell
+                old.value, old.formula = new.value, new.formula
+                old.date_pattern = new.date_pattern or old.date_pattern
         sheet.prune()
         result: _JSON = {}
         if height and width:
@@ -722,7 +778,7 @@ class SheetsEmulator:
         r0, c0, r1, c1 = rng.bounded()
         for (r, c), cell in list(rng.sheet.cells.items()):
             if r0 <= r < r1 and c0 <= c < c1:
-                cell.value = cell.formula = cell.date_pattern = None
+                cell.value = cell.formula = None  # clearing values keeps formats
         rng.sheet.prune()
         return rng.a1()
 
@@ -1026,15 +1082,23 @@ class SheetsEmulator:
             else:
                 kind, raw = next(iter(uev.items()))
                 new = _input_cell(raw, "USER_ENTERED" if kind == "formulaValue" else "RAW") or Cell()
-                cell.value, cell.formula, cell.date_pattern = new.value, new.formula, new.date_pattern
+                cell.value, cell.formula = new.value, new.formula
+                cell.date_pattern = new.date_pattern or cell.date_pattern
         if everything or "note" in fields:
             cell.note = data.get("note") or None
-        if everything or "userEnteredFormat" in fields:
+        tree = _parse_fields(fields)
+        paths = _leaf_paths(tree["userEnteredFormat"], ["userEnteredFormat"]) if "userEnteredFormat" in tree else []
+        if everything or paths == ["userEnteredFormat"]:
             fmt = data.get("userEnteredFormat")
-            if fmt is None:
-                cell.format = {}
-            else:
-                cell.format = {**cell.format, **copy.deepcopy(fmt)}
+            cell.format = {} if fmt is None else {**cell.format, **copy.deepcopy(fmt)}
+            if fmt is not None and "numberFormat" in fmt and fmt["numberFormat"].get("type") not in _DATE_TYPES:
+                cell.date_pattern = None  # a number format replaces the date format typing gave
+        else:
+            for path in paths:  # userEnteredFormat.backgroundColor: set that part, or clear it when absent
+                keys = path.split(".")[1:]
+                _set_path(cell.format, keys, _get_path(data.get("userEnteredFormat") or {}, keys))
+                if keys[0] == "numberFormat":
+                    cell.date_pattern = None
 
     def _req_updateCells(self, book: Spreadsheet, spec: _JSON) -> _JSON:
         fields = spec.get("fields", "*")
@@ -1076,7 +1140,7 @@ class SheetsEmulator:
             if kind == "ONE_OF_RANGE":
                 ref = rule["condition"].get("values", [{}])[0].get("userEnteredValue", "").lstrip("=")
                 _parse_range(book, ref)
-        sheet.validations = [v for v in sheet.validations if v["range"] != grid]
+        sheet.validations = [v for v in sheet.validations if not _inside(v["range"], grid)]
         if rule is not None:
             sheet.validations.append({"range": copy.deepcopy(grid), "rule": copy.deepcopy(rule)})
         return {}
@@ -1123,6 +1187,15 @@ class SheetsEmulator:
             sheet.row_count += end - start
         else:
             sheet.column_count += end - start
+        return {}
+
+    def _req_updateDimensionProperties(self, book: Spreadsheet, spec: _JSON) -> _JSON:
+        rng = spec.get("range", {})
+        sheet = book.sheet_by_id(rng.get("sheetId", 0))
+        sizes = sheet.dimensions
+        for index in range(rng.get("startIndex", 0), rng.get("endIndex", rng.get("startIndex", 0) + 1)):
+            key = f"{rng.get('dimension', 'ROWS')}:{index}"
+            sizes[key] = {**sizes.get(key, {}), **copy.deepcopy(spec.get("properties", {}))}
         return {}
 
     def _req_appendDimension(self, book: Spreadsheet, spec: _JSON) -> _JSON:
@@ -1361,14 +1434,77 @@ def _cell_data(cell: Cell | None) -> _JSON:
         out["formattedValue"] = _render(cell, "FORMATTED_VALUE", "FORMATTED_STRING")
     if cell.format:
         out["userEnteredFormat"] = copy.deepcopy(cell.format)
+    if cell.date_pattern is not None and "numberFormat" not in cell.format:
+        # typing a date gives the cell a date format, which Sheets reports as the cell's own
+        out.setdefault("userEnteredFormat", {})["numberFormat"] = {"type": "DATE", "pattern": cell.date_pattern}
     if cell.note is not None:
         out["note"] = cell.note
     return out
 
 
+def _leaf_paths(tree: Mapping[str, Any], prefix: list[str]) -> list[str]:
+    """The dotted paths to the leaves of a parsed fields mask."""
+    if not tree:
+        return [".".join(prefix)]
+    return [path for key, sub in tree.items() for path in _leaf_paths(sub, [*prefix, key])]
+
+
+def _get_path(tree: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        if not isinstance(tree, Mapping) or key not in tree:
+            return None
+        tree = tree[key]
+    return copy.deepcopy(tree)
+
+
+def _set_path(tree: dict[str, Any], keys: Sequence[str], value: Any) -> None:
+    """Set a nested field, or remove it (and parents left empty) when ``value`` is None."""
+    head, rest = keys[0], keys[1:]
+    if not rest:
+        if value is None:
+            tree.pop(head, None)
+        else:
+            tree[head] = value
+        return
+    child = tree.setdefault(head, {})
+    _set_path(child, rest, value)
+    if not child:
+        tree.pop(head, None)
+
+
+def _inside(inner: Mapping[str, Any], outer: Mapping[str, Any]) -> bool:
+    """Whether GridRange ``inner`` lies within ``outer`` (open ends reach the sheet's edge)."""
+    if inner.get("sheetId", 0) != outer.get("sheetId", 0):
+        return False
+    for start, end in (("startRowIndex", "endRowIndex"), ("startColumnIndex", "endColumnIndex")):
+        if inner.get(start, 0) < outer.get(start, 0) or inner.get(end, 1 << 30) > outer.get(end, 1 << 30):
+            return False
+    return True
+
+
+def _covers(grid: Mapping[str, Any], row: int, col: int) -> bool:
+    return bool(
+        grid.get("startRowIndex", 0) <= row < grid.get("endRowIndex", 1 << 30)
+        and grid.get("startColumnIndex", 0) <= col < grid.get("endColumnIndex", 1 << 30)
+    )
+
+
+def _validation_at(sheet: Sheet, row: int, col: int) -> _JSON | None:
+    for item in reversed(sheet.validations):
+        if _covers(item["range"], row, col):
+            return dict(item["rule"])
+    return None
+
+
 def _grid_data(rng: _Range) -> _JSON:
     r0, c0, r1, c1 = rng.bounded()
     rows = [[_cell_data(rng.sheet.cells.get((r, c))) for c in range(c0, c1)] for r in range(r0, r1)]
+    if rng.sheet.validations:
+        for i, row in enumerate(rows):
+            for j, data in enumerate(row):
+                rule = _validation_at(rng.sheet, r0 + i, c0 + j)
+                if rule is not None:
+                    data["dataValidation"] = copy.deepcopy(rule)
     out: _JSON = {}
     if r0:
         out["startRow"] = r0
