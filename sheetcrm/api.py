@@ -13,7 +13,8 @@ from sheetcrm.sync.workbook import Workbook
 def open_workbook(source: str | Path | None = None, *, config: Config | str | Path | None = None) -> Workbook:
     """Open a workbook, with the sheet options and safety settings of a config.
 
-    ``source`` is a path to ``.xlsx``/``.xlsm``/``.csv``; without it, the config's
+    ``source`` is a path to ``.xlsx``/``.xlsm``/``.csv``, or a Google Sheet
+    (``gsheets://KEY`` or its URL, with the key of ``[google] credentials``); without it, the config's
     ``workbook`` is used. ``config`` is a Config, a path to a sheetcrm.toml, or None for
     ``./sheetcrm.toml`` when present (defaults otherwise).
 
@@ -34,4 +35,7 @@ def open_workbook(source: str | Path | None = None, *, config: Config | str | Pa
         header_rows=header_rows,
         backups=settings.safety.backups,
         lock_timeout=settings.safety.lock_timeout,
+        google=settings.google,
+        read_together=[t.sheet for t in settings.tables.values()],
+        config_dir=settings.path.parent if settings.path is not None else None,
     )

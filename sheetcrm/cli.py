@@ -44,7 +44,11 @@ class Context:
     def open(self, workbook: str | None) -> Any:
         from sheetcrm.api import open_workbook
 
-        return open_workbook(workbook, config=self.config())
+        opened = open_workbook(workbook, config=self.config())
+        calls = getattr(opened.backend, "calls", None)
+        if calls is not None:  # a Google Sheet: say how many API calls the command made (-v)
+            click.get_current_context().call_on_close(lambda: _log_api_calls(opened.source, calls))
+        return opened
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
@@ -60,6 +64,12 @@ class Context:
 
         with Console(stderr=True).status(what):
             yield
+
+
+def _log_api_calls(source: str, calls: Any) -> None:
+    total = sum(calls.values())
+    detail = ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
+    logging.getLogger("sheetcrm.google").info("Google Sheets API calls for %s: %d (%s)", source, total, detail)
 
 
 def dry_run_option(function: F) -> F:

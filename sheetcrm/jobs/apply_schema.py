@@ -32,6 +32,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import unescape
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS
@@ -62,6 +63,8 @@ class SheetRules:
     """The data validations: (ranges, type, formula1 without a leading =)."""
     value_rules: dict[str, ValidationRule] = field(default_factory=dict)
     """The date, number and other value validations (not lists) in full, by their ranges."""
+    native_rules: dict[str, Any] | None = None
+    """A Google Sheet's value validations as the API gives them, by range (they do not map back exactly)."""
 
 
 def plan_apply_schema(
@@ -108,7 +111,7 @@ def plan_apply_schema(
             rule = value_rule(field_) if name not in with_dropdown else None
             if rule is not None and not _ruled_by_team(rules, letter, first, rule):
                 ref = f"{letter}{first}:{letter}{MAX_ROWS}"
-                present = rules.value_rules.get(ref)
+                present = _present_rule(rules, ref, rule)
                 if present != rule:  # the rule there as ``old``, so that a dry run shows it
                     changes.add(SetValidation(schema.sheet, ref, rule, old=present))
     position = {label: index for index, label in enumerate(lists, start=1)}
@@ -235,9 +238,24 @@ def _ruled_by_team(rules: SheetRules, letter: str, first: int, rule: ValidationR
     and is brought up to date; any other one is the team's, and stays.
     """
     ref = f"{letter}{first}:{letter}{MAX_ROWS}"
-    present = rules.value_rules.get(ref)
-    ours = present is not None and (present.type, present.error_title) == (rule.type, rule.error_title)
+    present = _present_rule(rules, ref, rule)
+    if rules.native_rules is not None:  # a Google Sheet: sheetcrm's rule is the one it would send
+        ours = ref in rules.native_rules
+    else:
+        ours = present is not None and (present.type, present.error_title) == (rule.type, rule.error_title)
     return _covered(rules, letter, first, lambda where, kind: ours and where == ref and kind == rule.type)
+
+
+def _present_rule(rules: SheetRules, ref: str, rule: ValidationRule) -> ValidationRule | None:
+    """The rule on ``ref`` now; on a Google Sheet, ``rule`` itself when what is there is what it would send."""
+    if rules.native_rules is None:
+        return rules.value_rules.get(ref)
+    from sheetcrm.sync.gsheets.translate import validation_rule
+
+    native = rules.native_rules.get(ref)
+    if native is None:
+        return None
+    return rule if native == validation_rule(rule, ref.split(":")[0]) else ValidationRule("custom", formula1="?")
 
 
 def _covered(rules: SheetRules, letter: str, first: int, ours: Callable[[str, str], bool]) -> bool:
@@ -283,6 +301,11 @@ def _rules_reader(workbook: Workbook) -> RulesReader:
     if isinstance(backend, MemoryBackend):
         book = backend.book
         return cached(lambda sheet, row: _memory_rules(book.sheets[sheet], row))
+    from sheetcrm.sync.gsheets.backend import GoogleSheetsBackend
+
+    if isinstance(backend, GoogleSheetsBackend):
+        google = backend
+        return cached(lambda sheet, row: _google_rules(google, sheet, row))
     raise InputError(
         f"{workbook.source}: apply-schema needs an .xlsx workbook",
         hint="a CSV file keeps no notes, formats or dropdowns; open it in a spreadsheet program and save it as .xlsx",
@@ -304,6 +327,42 @@ def _memory_rules(sheet: object, header_row: int) -> SheetRules:
     for ref, rule in sheet.validations.items():
         rules.validations.append((ref, rule.type, rule.formula1))
         rules.value_rules[ref] = rule
+    return rules
+
+
+def _google_rules(backend: Any, sheet: str, header_row: int) -> SheetRules:
+    """A Google Sheet's header notes, and the formats and validations of its first data row (one API call).
+
+    Sheets has no column formats or column-wide validations of its own: what apply-schema put
+    on a column is on each of its cells, so the first data row tells what the column has.
+    """
+    from sheetcrm.sync.gsheets.backend import NOTE_MARK
+    from sheetcrm.sync.gsheets.translate import dropdown_of, format_code
+
+    header, first = backend.rows_of_cells(sheet, header_row, 2)
+    rules = SheetRules(native_rules={})
+    for index, cell in enumerate(header, start=1):
+        note = cell.get("note")
+        if note:
+            ours = note.endswith(NOTE_MARK)
+            rules.notes[column_letter(index)] = (note.removesuffix(NOTE_MARK) if ours else note, ours)
+    for index, cell in enumerate(first, start=1):
+        letter = column_letter(index)
+        code = format_code((cell.get("userEnteredFormat") or {}).get("numberFormat"))
+        if code is not None:
+            rules.formats[letter] = code
+        native = cell.get("dataValidation")
+        if not native:
+            continue
+        ref = f"{letter}{header_row + 1}:{letter}{MAX_ROWS}"
+        dropdown = dropdown_of(native)
+        if dropdown is not None:
+            choices, source = dropdown
+            rules.validations.append((ref, "list", source or '"' + ",".join(choices or ()) + '"'))
+        else:
+            rules.validations.append((ref, "custom", ""))
+            assert rules.native_rules is not None
+            rules.native_rules[ref] = native
     return rules
 
 

@@ -76,6 +76,7 @@ class BuiltinReport:
     needs: tuple[str, ...]  # table keys
     compute: Callable[[ReportInputs], ReportTable]
     description: str = ""
+    made_by: Mapping[str, str] = field(default_factory=dict)  # customers column → the job that writes it
 
 
 def _pivot(inputs: ReportInputs, key: str, spec: ReportSpec, schema: TableSchema, frame: pd.DataFrame | None = None,
@@ -286,7 +287,8 @@ def _count_by(name: str, title: str, field: str, chart: str = "column", sort: st
         spec = ReportSpec(name, title, "customers", rows=(field,), sort=sort, percent="total", chart=chart)  # type: ignore[arg-type]
         return _pivot(inputs, "customers", spec, CUSTOMERS)
 
-    return BuiltinReport(name, title, ("customers",), compute)
+    made_by = {field: "segment"} if field in ("lifecycle", "rfm_segment") else {}
+    return BuiltinReport(name, title, ("customers",), compute, made_by=made_by)
 
 
 def customers_by_tier_region(inputs: ReportInputs) -> ReportTable:

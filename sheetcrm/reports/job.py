@@ -96,6 +96,14 @@ def compute_reports(
             if missing:
                 skipped[name] = f"the workbook has no {' or '.join(schemas[key].sheet for key in missing)} sheet"
                 continue
+            absent = [column for column in builtin.made_by if column not in inputs.frames["customers"].columns]
+            if absent:
+                jobs = sorted({builtin.made_by[column] for column in absent})
+                skipped[name] = (
+                    f"the {schemas['customers'].sheet} sheet has no {', '.join(absent)} column yet: "
+                    f"run `sheetcrm {' and '.join(jobs)}` first"
+                )
+                continue
             tables.append(dataclasses.replace(builtin.compute(inputs), description=builtin.description))
             continue
         pivots.append(custom[name])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
@@ -17,6 +18,9 @@ from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.runlog import RunLog, RunRecord, new_run_id
 from sheetcrm.sync.table import Table, build_table
 from sheetcrm.util import collector_paused
+
+if TYPE_CHECKING:
+    from sheetcrm.config import GoogleConfig
 
 log_events = logging.getLogger("sheetcrm.write")
 
@@ -56,10 +60,12 @@ class Workbook:
         *,
         header_rows: Mapping[str, int] | None = None,
         lock_timeout: float = 0.0,
+        read_together: Sequence[str] = (),
     ) -> None:
         self.backend = backend
         self.header_rows = dict(header_rows or {})
         self.lock_timeout = lock_timeout
+        self.read_together = tuple(read_together)
         self._tables: dict[str, Table] = {}
 
     def __repr__(self) -> str:
@@ -82,8 +88,15 @@ class Workbook:
         return self.read(sheet)[sheet]
 
     def read(self, *sheets: str) -> dict[str, Table]:
-        """Read several sheets in one batch (cached until the next apply)."""
+        """Read several sheets in one batch (cached until the next apply).
+
+        When ``read_together`` names sheets (the CRM tables of a Google Sheet, where each read
+        is an API call), the first read of one fetches all of them in the same batch.
+        """
         missing = [s for s in sheets if s not in self._tables]
+        if missing and self.read_together and any(s in self.read_together for s in missing):
+            present = set(self.sheet_names)
+            missing += [s for s in self.read_together if s in present and s not in self._tables and s not in missing]
         if missing:
             with collector_paused():
                 raw = self.backend.read_sheets(missing)
@@ -216,8 +229,16 @@ def open_workbook(
     header_rows: Mapping[str, int] | None = None,
     backups: int = 10,
     lock_timeout: float = 0.0,
+    google: GoogleConfig | None = None,
+    config_dir: Path | None = None,
+    read_together: Sequence[str] = (),
 ) -> Workbook:
-    """Open a workbook: a path to ``.xlsx``/``.xlsm``/``.csv`` (Google Sheets in a later release).
+    """Open a workbook: a path to ``.xlsx``/``.xlsm``/``.csv``, or a Google Sheet.
+
+    A Google Sheet is ``gsheets://KEY`` or its ``https://docs.google.com/spreadsheets/d/KEY/...``
+    URL; ``google`` says where the service-account key is (else ``GOOGLE_APPLICATION_CREDENTIALS``),
+    and paths in it are relative to ``config_dir``. The sheets ``read_together`` (the CRM tables)
+    are read in one API call when a job reads the first of them.
 
     >>> workbook = open_workbook("crm.xlsx")
     >>> workbook.sheet_names
@@ -228,10 +249,16 @@ def open_workbook(
 
     text = str(source)
     if text.startswith(("gsheets://", "https://docs.google.com/spreadsheets/")):
-        raise InputError(
-            f"{text}: Google Sheets is not supported yet",
-            hint="export the sheet as .xlsx (File > Download) and open that file",
-        )
+        from sheetcrm.sync.gsheets.backend import spreadsheet_key
+        from sheetcrm.sync.gsheets.connect import open_google_backend
+
+        if spreadsheet_key(text) is None:
+            raise InputError(
+                f"{text}: not the address of a spreadsheet",
+                hint="use gsheets://KEY or the sheet's URL, https://docs.google.com/spreadsheets/d/KEY/edit",
+            )
+        backend_ = open_google_backend(text, google=google, config_dir=config_dir)
+        return Workbook(backend_, header_rows=header_rows, lock_timeout=lock_timeout, read_together=read_together)
     path = Path(source)
     suffix = path.suffix.lower()
     backend: Backend

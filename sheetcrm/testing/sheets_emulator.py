@@ -30,6 +30,7 @@ paths the emulator serves are Google's own. Token refreshes go through the same 
   ``userEnteredFormat``), ``spreadsheets.batchUpdate`` with ``addSheet``, ``deleteSheet``,
   ``updateSheetProperties``, ``updateSpreadsheetProperties``, ``updateCells``, ``repeatCell``,
   ``setDataValidation``, ``insertDimension``, ``deleteDimension``, ``appendDimension``, ``addChart``,
+  ``deleteEmbeddedObject``, ``updateDimensionProperties``,
   ``mergeCells``, ``unmergeCells`` (unknown kinds: 501 naming the request), ``values.get``,
   ``values.batchGet``, ``values.update``, ``values.batchUpdate``, ``values.append``, ``values.clear``,
   ``values.batchClear``.
@@ -101,6 +102,7 @@ GOOGLE_HOSTS = (
     "https://sheets.googleapis.com",
     "https://www.googleapis.com",
     "https://oauth2.googleapis.com",
+    "https://iamcredentials.googleapis.com",  # google-auth looks a service account's trust boundary up there
 )
 
 _EPOCH = dt.date(1899, 12, 30)  # Sheets' (and Lotus') day zero for serial dates
@@ -1139,7 +1141,7 @@ class SheetsEmulator:
             kind = rule.get("condition", {}).get("type")
             if kind == "ONE_OF_RANGE":
                 ref = rule["condition"].get("values", [{}])[0].get("userEnteredValue", "").lstrip("=")
-                _parse_range(book, ref)
+                _parse_range(book, re.sub(r"\$(?=[A-Za-z0-9])", "", ref))  # absolute refs ($A$2) are fine
         sheet.validations = [v for v in sheet.validations if not _inside(v["range"], grid)]
         if rule is not None:
             sheet.validations.append({"range": copy.deepcopy(grid), "rule": copy.deepcopy(rule)})
@@ -1213,6 +1215,15 @@ class SheetsEmulator:
         sheet_id = anchor.get("sheetId", chart.get("position", {}).get("sheetId", book.sheets[0].sheet_id))
         book.sheet_by_id(sheet_id).charts.append(chart)
         return {"addChart": {"chart": chart}}
+
+    def _req_deleteEmbeddedObject(self, book: Spreadsheet, spec: _JSON) -> _JSON:
+        wanted = spec.get("objectId")
+        for sheet in book.sheets:
+            kept = [c for c in sheet.charts if c.get("chartId") != wanted]
+            if len(kept) != len(sheet.charts):
+                sheet.charts = kept
+                return {}
+        raise ApiError(400, f"No embedded object with id: {wanted}")
 
     def _req_mergeCells(self, book: Spreadsheet, spec: _JSON) -> _JSON:
         grid = spec.get("range", {})
