@@ -238,6 +238,18 @@ class GoogleConfig(_Model):
         description="Sheets API endpoint; not set means Google's. Useful for a test double.",
         examples=["http://localhost:8080"],
     )
+    retry_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        description="Tries of one API call when Google answers 429 (quota) or 5xx, or the connection fails.",
+    )
+    retry_seconds: float = Field(
+        default=100.0,
+        gt=0,
+        description="Longest time spent on one API call, its retries and their waits included.",
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for Google's answer to one call.")
 
     @field_validator("credentials", mode="before")
     @classmethod

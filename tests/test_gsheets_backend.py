@@ -83,7 +83,7 @@ def test_all_sheets_a_job_needs_come_in_one_batch_get(emu: SheetsEmulator, googl
 
 
 def rows(n: int) -> list[list[Any]]:
-    return [["customer_id", "name", "phone"]] + [[f"C-{i}", f"name {i}", f"138 {i:04d}"] for i in range(1, n + 1)]
+    return [["customer_id", "name", "phone"]] + [[f"C-{i:06d}", f"name {i}", f"138 {i:04d}"] for i in range(1, n + 1)]
 
 
 @pytest.mark.parametrize("size", [20, 3000])
@@ -140,8 +140,8 @@ def test_rows_appended_go_below_rows_a_person_added_meanwhile(emu: SheetsEmulato
     result = workbook.apply(changes)
     assert [r[0] for r in emu.values(key, "Customers")] == [
         "customer_id",
-        "C-1",
-        "C-2",
+        "C-000001",
+        "C-000002",
         "C-typed-by-hand",
         "C-imported",
     ]
@@ -288,3 +288,71 @@ def test_verbose_prints_the_api_calls_made(
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stderr.splitlines() if "Google Sheets API calls" in line)
     assert "values.batchGet 1" in line and "values.batchUpdate 1" in line
+
+
+# -- quotas and faults, with jobs run as a user runs them -------------------------------------
+
+
+def test_a_job_completes_when_every_third_call_is_rate_limited(
+    sample: Path, emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    local, key = twin(sample, tmp_path, emu)
+    emu.faults.rate_limit_every, emu.faults.retry_after = 3, 0
+    for target in (str(local), f"gsheets://{key}"):
+        done = run_cli("-vv", "rollups", target, cwd=tmp_path, env=google_env)
+        assert done.returncode == 0, done.stderr
+    retries = [line for line in done.stderr.splitlines() if line.startswith("DEBUG sheetcrm.google: retrying")]
+    assert retries and all("429" in line for line in retries)
+    assert _clean(grid(open_google(key))["Customers"]) == _clean(grid(sheetcrm.open_workbook(local))["Customers"])
+
+
+def test_a_permanent_rate_limit_ends_with_a_clear_error_within_the_cap(
+    emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    key = emu.create_spreadsheet("CRM", sheets={"Customers": rows(3)})
+    (tmp_path / "sheetcrm.toml").write_text("[google]\nretry_attempts = 4\nretry_seconds = 3\n", encoding="utf-8")
+    emu.faults.rate_limit_every, emu.faults.retry_after = 1, 1
+    done = run_cli("validate", f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert done.returncode == 2, done.stderr
+    assert "429" in done.stderr and "quota" in done.stderr.lower()
+    assert "Traceback" not in done.stderr
+    assert 1 < len([c for c in emu.calls if c[1] != "/token"]) <= 4
+
+
+def test_a_503_after_an_applied_write_leaves_no_duplicate_rows(
+    emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    key = emu.create_spreadsheet("CRM", sheets={"Customers": rows(3)})
+    emu.sheet(key, "Customers").row_count = 50
+    incoming = tmp_path / "new.csv"
+    incoming.write_text(
+        "customer_id,name,phone\nC-000010,Zoe,139 0000 0010\nC-000011,Yan,139 0000 0011\n", encoding="utf-8"
+    )
+    emu.faults.fail_after_writes = 1  # the values.batchUpdate lands, then Google answers 503
+    done = run_cli("import", str(incoming), f"gsheets://{key}", "--table", "customers", cwd=tmp_path, env=google_env)
+    assert done.returncode == 0, done.stderr
+    ids = [row[0] for row in emu.values(key, "Customers")]
+    assert ids == ["customer_id", "C-000001", "C-000002", "C-000003", "C-000010", "C-000011"]
+
+
+def test_a_503_after_deleting_rows_is_reported_and_a_rerun_deletes_nothing_more(
+    emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    people = [["customer_id", "name", "phone", "email"]]
+    people += [
+        ["C-1", "Ann Lee", "138 0013 8000", "ann@example.com"],
+        ["C-2", "Ann Lee", "13800138000", "ann@example.com"],
+    ]
+    people += [[f"C-{i}", f"Person {i}", f"139 0000 {i:04d}", f"p{i}@example.com"] for i in range(3, 8)]
+    key = emu.create_spreadsheet("CRM", sheets={"Customers": people})
+    before = run_cli("dedupe", f"gsheets://{key}", "--dry-run", cwd=tmp_path, env=google_env)
+    assert before.returncode == 0, before.stderr
+    # the batchUpdate deleting the duplicate row lands, then Google answers 503
+    emu.faults.fail_after_writes, emu.faults.fail_writes_matching = 1, r"^POST /v4/spreadsheets/[^/]+:batchUpdate$"
+    first = run_cli("dedupe", f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert first.returncode == 3, first.stderr
+    assert "may" in first.stderr and "Traceback" not in first.stderr
+    again = run_cli("dedupe", f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert again.returncode == 0, again.stderr
+    ids = [row[0] for row in emu.values(key, "Customers")]
+    assert ids == ["customer_id", "C-1", "C-3", "C-4", "C-5", "C-6", "C-7"]

@@ -575,12 +575,15 @@ class Faults:
     - ``rate_limit_every``: every Nth API call (not ``/token``) answers 429 with ``Retry-After``.
     - ``retry_after``: seconds put in that header.
     - ``fail_after_writes``: the next N write calls are applied, then answered 503.
+    - ``fail_writes_matching``: a regular expression on ``"METHOD /path"``; when set, only the
+      writes it matches count for ``fail_after_writes`` (``r"POST /v4/spreadsheets/[^/]+:batchUpdate"``).
     - ``latency``: seconds slept before answering each call.
     """
 
     rate_limit_every: int = 0
     retry_after: int = 1
     fail_after_writes: int = 0
+    fail_writes_matching: str = ""
     latency: float = 0.0
 
 
@@ -814,7 +817,9 @@ class SheetsEmulator:
                 for hook in hooks:
                     hook(self)
                 status, payload = self._route(method, path, query, body)
-                if method in _WRITES and self.faults.fail_after_writes > 0:
+                matching = self.faults.fail_writes_matching
+                chosen = not matching or re.search(matching, f"{method} {unquote(path)}") is not None
+                if method in _WRITES and chosen and self.faults.fail_after_writes > 0:
                     self.faults.fail_after_writes -= 1
                     raise ApiError(503, "The service is currently unavailable.")
             if payload is None:

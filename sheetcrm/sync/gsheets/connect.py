@@ -37,7 +37,7 @@ def open_google_backend(
     from google.auth.transport.requests import AuthorizedSession
 
     from sheetcrm.sync.gsheets.auth import account_email, load_credentials
-    from sheetcrm.sync.gsheets.http import SheetsHttpClient
+    from sheetcrm.sync.gsheets.http import RetryPolicy, SheetsHttpClient
     from sheetcrm.testing.sheets_emulator import emulated_session
 
     key = spreadsheet_key(source)
@@ -46,7 +46,14 @@ def open_google_backend(
     credentials = load_credentials(google, config_dir=config_dir, environ=environ)
     base = endpoint(google, environ)
     session = emulated_session(credentials, base) if base else AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
-    client = SheetsHttpClient(credentials, session, account_email=account_email(credentials), source=f"gsheets://{key}")
+    policy = RetryPolicy()
+    if google is not None:
+        policy = RetryPolicy(
+            attempts=google.retry_attempts, total_seconds=google.retry_seconds, read_timeout=google.timeout
+        )
+    client = SheetsHttpClient(
+        credentials, session, policy=policy, account_email=account_email(credentials), source=f"gsheets://{key}"
+    )
     return GoogleSheetsBackend(key, client, state_root=state_root)
 
 
