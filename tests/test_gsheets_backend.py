@@ -129,6 +129,22 @@ def test_a_cell_a_person_edited_meanwhile_is_never_overwritten(emu: SheetsEmulat
     assert values[2][2] == "call me first" and values[1][2] == "138 0001"  # nothing written at all
 
 
+def test_a_formula_is_never_overwritten_and_the_message_says_why(
+    emu: SheetsEmulator, google_env: dict[str, str]
+) -> None:
+    key = emu.create_spreadsheet("CRM", sheets={"Customers": rows(2)})
+    emu.set_value(key, "Customers", "C3", "=1+1")  # the values read gives its result, 2
+    workbook = open_google(key)
+    assert workbook["Customers"].value(3, "phone") == "2"
+    changes = ChangeSet("fix")
+    changes.edit("Customers", 2, "C", old="138 0001", new="+861380001")
+    changes.edit("Customers", 3, "C", old="2", new="+862")
+    with pytest.raises(CellConflict) as refused:
+        workbook.apply(changes)
+    assert "hold formulas: Customers!C3" in str(refused.value) and "never overwrites a formula" in str(refused.value)
+    assert emu.values(key, "Customers")[1][2] == "138 0001"
+
+
 def test_rows_appended_go_below_rows_a_person_added_meanwhile(emu: SheetsEmulator, google_env: dict[str, str]) -> None:
     key = emu.create_spreadsheet("CRM", sheets={"Customers": rows(2)})
     workbook = open_google(key)

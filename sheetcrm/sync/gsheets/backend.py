@@ -207,7 +207,9 @@ class GoogleSheetsBackend:
             if not isinstance(change, ReplaceSheet) and change.sheet not in sheets:
                 raise SheetNotFound(self.source, change.sheet, self.sheet_names())
         seen = self._pre_read(changes, sheets)
-        conflicts = _conflicts(changes, seen)
+        conflicts, formulas = _conflicts(changes, seen)
+        if formulas:
+            raise FormulaCells(self.source, formulas)
         if conflicts:
             raise CellConflict(self.source, conflicts)
         plan = _Plan(changes, sheets, seen, self._heights)
@@ -333,19 +335,41 @@ def _runs(rows: Sequence[int], gap: int = _GAP) -> list[tuple[int, int]]:
     return runs
 
 
-def _conflicts(changes: ChangeSet, seen: _Seen) -> list[str]:
+class FormulaCells(CellConflict):
+    """Cells to be written hold formulas, which sheetcrm never overwrites.
+
+    A values read does not say which cells are formulas (the API gives their results), so
+    on a Google Sheet they are found only here, just before writing.
+    """
+
+    def __init__(self, source: object, cells: Sequence[str]) -> None:
+        super().__init__(source, cells)
+        shown = ", ".join(cells[:10]) + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
+        self.message = f"{source}: {len(cells)} cell(s) to be written hold formulas: {shown}"
+        self.args = (self.message,)
+        self.hint = (
+            "sheetcrm never overwrites a formula, and nothing was written; move the formulas out of "
+            "the table's columns (or into a column of their own that no job writes)"
+        )
+
+
+def _conflicts(changes: ChangeSet, seen: _Seen) -> tuple[list[str], list[str]]:
+    """Cells edited since they were read, and cells holding formulas, of those the ChangeSet overwrites."""
     found: list[str] = []
+    formulas: list[str] = []
     for change in changes:
         if isinstance(change, CellEdit):
             cell = seen.cell(change.sheet, change.row, change.column)
-            if tr.is_formula(cell) or tr.cell_text(cell) != change.old:
+            if tr.is_formula(cell):
+                formulas.append(qualified(change.sheet, change.cell))
+            elif tr.cell_text(cell) != change.old:
                 found.append(qualified(change.sheet, change.cell))
         elif isinstance(change, DeleteRows):
             for row, values in zip(change.rows, change.values, strict=True):
                 for letter, text in values.items():
                     if tr.cell_text(seen.cell(change.sheet, row, letter)) != text:
                         found.append(qualified(change.sheet, cell_address(letter, row)))
-    return found
+    return found, formulas
 
 
 def _note_is_ours(note: str | None) -> bool:
