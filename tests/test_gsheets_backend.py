@@ -372,3 +372,64 @@ def test_a_503_after_deleting_rows_is_reported_and_a_rerun_deletes_nothing_more(
     assert again.returncode == 0, again.stderr
     ids = [row[0] for row in emu.values(key, "Customers")]
     assert ids == ["customer_id", "C-1", "C-3", "C-4", "C-5", "C-6", "C-7"]
+
+
+# -- the rest of the command line on a Google Sheet ---------------------------------------------
+
+NIGHTLY = """
+[jobs.nightly]
+steps = ["tidy", "fix", "rollups", "segment", "stale", "pipeline", "remind", "report"]
+log_sheet = true
+
+[jobs.nightly.options.remind]
+channels = ["outbox", "sheet"]
+"""
+
+
+def test_a_nightly_job_runs_on_a_google_sheet_and_can_be_undone(
+    sample: Path, emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    _, key = twin(sample, tmp_path, emu)
+    before = grid(open_google(key))
+    (tmp_path / "sheetcrm.toml").write_text(f'workbook = "gsheets://{key}"\n' + NIGHTLY, encoding="utf-8")
+    done = run_cli("run", "nightly", "--today", TODAY, cwd=tmp_path, env=google_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "job nightly: ok" in done.stdout
+    workbook = open_google(key)
+    assert {"_reminders", "_reports", "_sheetcrm_log"} <= set(workbook.sheet_names)
+    assert {"order_count", "lifecycle", "stale"} <= set(workbook["Customers"].columns)
+    # the runs are logged beside the working folder; undoing them all, newest first, gives the sheet back
+    history = run_cli("history", cwd=tmp_path, env=google_env)
+    assert history.returncode == 0, history.stderr
+    runs = [line.split()[0] for line in history.stdout.strip().splitlines() if line[:8].isdigit()]
+    assert len(runs) >= 7
+    for run_id in reversed(runs):
+        undone = run_cli("undo", run_id, cwd=tmp_path, env=google_env)
+        assert undone.returncode == 0, undone.stderr
+    assert grid(open_google(key)) == before
+
+
+def test_export_and_find_read_a_google_sheet(
+    sample: Path, emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    local, key = twin(sample, tmp_path, emu)
+    for target, out in ((str(local), "file.csv"), (f"gsheets://{key}", "google.csv")):
+        done = run_cli(
+            "export", target, "--where", "tier=VIP", "--out", str(tmp_path / out), cwd=tmp_path, env=google_env
+        )
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "google.csv").read_bytes() == (tmp_path / "file.csv").read_bytes()
+    name = open_google(key)["Customers"].value(5, "name")
+    found = run_cli("find", name, f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert found.returncode == 0 and name in found.stdout, found.stderr
+
+
+def test_a_missing_key_file_and_an_unshared_sheet_get_clear_errors(
+    emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    no_key = {**google_env, "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json")}
+    done = run_cli("validate", "gsheets://1AbCdEfGhIjKlMnOp", cwd=tmp_path, env=no_key)
+    assert done.returncode == 2 and "missing.json" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("validate", "gsheets://1AbCdEfGhIjKlMnOp", cwd=tmp_path, env=google_env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "1AbCdEfGhIjKlMnOp" in done.stderr and "@" in done.stderr  # names the key and the account to share with
