@@ -108,10 +108,14 @@ def main() -> None:
     from sheetcrm.testing import SheetsEmulator, make_service_account_key
 
     with SheetsEmulator() as emulator, tempfile.TemporaryDirectory() as folder:
-        os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(make_service_account_key(Path(folder) / "key.json", emulator))
+        os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(
+            make_service_account_key(Path(folder) / "key.json", emulator)
+        )
         os.environ["SHEETCRM_SHEETS_ENDPOINT"] = emulator.base_url
         os.chdir(folder)  # the run log of the write cases goes here
-        print(f"{'rows':>9}  {'task':<16} {'sheetcrm':>17} {'gspread+pandas':>19} {'time ratio':>11} {'memory ratio':>13}  calls")
+        print(
+            f"{'rows':>9}  {'task':<16} {'sheetcrm':>17} {'gspread+pandas':>19} {'time ratio':>11} {'memory ratio':>13}  calls"
+        )
         for rows in args.rows:
             path = Path(folder) / f"crm-{rows}.xlsx"
             write_sample_workbook(path, customers=rows, seed=7, today=TODAY)
