@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from sheetcrm.jobs.exporter import export_table
     from sheetcrm.jobs.fix import fix, plan_fix
     from sheetcrm.jobs.importer import import_rows, plan_import
+    from sheetcrm.sync.merge import sync_workbooks
+    from sheetcrm.sync.transfer import copy_tables
 
 # The jobs are imported when first used, not by every CLI start: fix and import bring
 # phonenumbers and its metadata.
@@ -63,6 +65,8 @@ _LAZY = {
     "plan_fix": "sheetcrm.jobs.fix",
     "import_rows": "sheetcrm.jobs.importer",
     "plan_import": "sheetcrm.jobs.importer",
+    "copy_tables": "sheetcrm.sync.transfer",
+    "sync_workbooks": "sheetcrm.sync.merge",
 }
 
 
@@ -107,6 +111,7 @@ __all__ = [
     "__version__",
     "apply_schema",
     "build_schemas",
+    "copy_tables",
     "create_workbook",
     "export_table",
     "fix",
@@ -117,6 +122,7 @@ __all__ = [
     "plan_fix",
     "plan_import",
     "plan_tidy",
+    "sync_workbooks",
     "tidy",
     "validate",
 ]

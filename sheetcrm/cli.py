@@ -816,6 +816,140 @@ def schedule_command(obj: Context, run_now: bool, log_format: str) -> None:
     obj.say("stopped")
 
 
+def _copy(obj: Context, source: str, target: str, tables: str | None, dry_run: bool, fmt: str) -> int:
+    """What push and pull share: open both sides (a new .xlsx target is created first), copy, render."""
+    from sheetcrm.sync.gsheets.backend import is_google_source
+    from sheetcrm.sync.transfer import copy_tables
+
+    settings = obj.config()
+    chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+    if not is_google_source(target) and not Path(target).exists() and not dry_run:
+        from sheetcrm.create import create_workbook
+        from sheetcrm.schema.custom import build_schemas
+
+        create_workbook(Path(target), tables=chosen, schemas=build_schemas(settings))
+        obj.say(f"created {target}")
+    with obj.working("copying…"):
+        result = copy_tables(
+            obj.open(source), obj.open(target), settings, tables=chosen, dry_run=dry_run, command=f"copy from {source}"
+        )
+    recorded = False
+    if not dry_run:
+        recorded = _record_sync_base(obj, source, target, chosen)
+    if fmt == "json":
+        click.echo(json.dumps({**result.to_dict(), "sync_base_recorded": recorded}, ensure_ascii=False, indent=2))
+    else:
+        if dry_run:
+            obj.say(result.preview())
+        obj.say(result.summary())
+        if recorded:
+            obj.say(f"both copies now agree: a later `sheetcrm sync {source} {target}` merges from here")
+    return EXIT_OK
+
+
+def _sync_state(settings: Any) -> Path:
+    """Where sync keeps its bases: .sheetcrm beside the config, else in the working folder."""
+    from sheetcrm.sync.safewrite import STATE_DIR
+
+    return (settings.path.parent if settings.path is not None else Path.cwd()) / STATE_DIR
+
+
+def _record_sync_base(obj: Context, source: str, target: str, tables: list[str] | None) -> bool:
+    """After a copy both sides agree: remember that as the base of a later sync (nothing is written)."""
+    from sheetcrm.sync.merge import sync_workbooks
+
+    settings = obj.config()
+    check = sync_workbooks(
+        obj.open(source), obj.open(target), settings, tables=tables, state_dir=_sync_state(settings), dry_run=True
+    )
+    if check.changes_a or check.changes_b or check.conflicts:
+        return False  # they do not agree after all (a column the copy left alone): sync decides later
+    done = sync_workbooks(obj.open(source), obj.open(target), settings, tables=tables, state_dir=_sync_state(settings))
+    return done.base_saved
+
+
+def copy_options(function: F) -> F:
+    """The options push and pull share."""
+    function = format_option("table", "json")(function)
+    function = dry_run_option(function)
+    return click.option(
+        "--tables", default=None, help="Comma-separated tables to copy [default: every CRM table there]."
+    )(function)
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("target")
+@copy_options
+@click.pass_obj
+def push(obj: Context, source: str, target: str, tables: str | None, dry_run: bool, fmt: str) -> int:
+    """Copy the CRM tables of SOURCE (crm.xlsx) to TARGET (gsheets://KEY): values, dropdowns, formats.
+
+    TARGET's tables become equal to SOURCE's, writing only what differs (rows matched by id);
+    columns only TARGET has are left alone. Undo with `sheetcrm undo RUN_ID TARGET`.
+    """
+    return _copy(obj, source, target, tables, dry_run, fmt)
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("target")
+@copy_options
+@click.pass_obj
+def pull(obj: Context, source: str, target: str, tables: str | None, dry_run: bool, fmt: str) -> int:
+    """Copy the CRM tables of SOURCE (gsheets://KEY) to TARGET (crm.xlsx, created if missing).
+
+    The same copy as push, the other way round: TARGET's tables become equal to SOURCE's.
+    """
+    return _copy(obj, source, target, tables, dry_run, fmt)
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b")
+@click.option(
+    "--policy",
+    type=click.Choice(["last-writer-wins", "conflicts"]),
+    default="last-writer-wins",
+    show_default=True,
+    help="A field changed on both sides: the later updated_at wins, or both stay and it is listed.",
+)
+@click.option("--tables", default=None, help="Comma-separated tables to sync [default: every CRM table on both].")
+@dry_run_option
+@format_option("table", "json")
+@click.pass_obj
+def sync(obj: Context, a: str, b: str, policy: str, tables: str | None, dry_run: bool, fmt: str) -> int:
+    """Merge two copies of the CRM both ways (crm.xlsx and gsheets://KEY), rows matched by id.
+
+    What changed on one side since the last sync goes to the other; new rows both ways; a row
+    deleted on one side and untouched on the other is deleted there too. A field changed on both
+    sides is a conflict: with last-writer-wins the row with the later updated_at wins; otherwise,
+    or on a tie, both keep their value and it is listed on a _sync_conflicts sheet on both sides.
+    Exit 1 when conflicts are left unresolved.
+    """
+    from sheetcrm.sync.merge import sync_workbooks
+
+    settings = obj.config()
+    chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+    with obj.working("syncing…"):
+        result = sync_workbooks(
+            obj.open(a),
+            obj.open(b),
+            settings,
+            policy="conflicts" if policy == "conflicts" else "last-writer-wins",
+            tables=chosen,
+            state_dir=_sync_state(settings),
+            dry_run=dry_run,
+        )
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        if dry_run:
+            obj.say(result.preview())
+        obj.say(result.summary())
+    return EXIT_FINDINGS if result.unresolved else EXIT_OK
+
+
 @cli.command("emulator")
 @click.option("--port", type=int, default=0, show_default=True, help="Port to listen on (0: a free one).")
 @click.option(

@@ -433,3 +433,60 @@ def test_a_missing_key_file_and_an_unshared_sheet_get_clear_errors(
     done = run_cli("validate", "gsheets://1AbCdEfGhIjKlMnOp", cwd=tmp_path, env=google_env)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "1AbCdEfGhIjKlMnOp" in done.stderr and "@" in done.stderr  # names the key and the account to share with
+
+
+# -- push, pull and sync between an .xlsx file and a Google Sheet ------------------------------
+
+CRM_SHEETS = ("Customers", "Orders", "Interactions", "Opportunities")
+
+
+def test_push_pull_and_sync_between_a_file_and_a_google_sheet(
+    sample: Path, emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    local = tmp_path / "crm.xlsx"
+    shutil.copy(sample, local)
+    key = emu.create_spreadsheet("CRM", sheets={"Sheet1": []})
+    pushed = run_cli("push", str(local), f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "a later `sheetcrm sync" in pushed.stdout  # the two copies agree: the base of a later sync
+    google = open_google(key)
+    assert all(sheet in google.sheet_names for sheet in CRM_SHEETS)
+    assert google["Customers"].frame.equals(sheetcrm.open_workbook(local)["Customers"].frame)
+    assert any(v["rule"]["condition"]["type"] == "ONE_OF_RANGE" for v in emu.sheet(key, "Customers").validations)
+
+    copy = tmp_path / "copy.xlsx"
+    pulled = run_cli("pull", f"gsheets://{key}", str(copy), cwd=tmp_path, env=google_env)
+    assert pulled.returncode == 0, pulled.stderr
+    for sheet in CRM_SHEETS:
+        assert sheetcrm.open_workbook(copy)[sheet].frame.equals(sheetcrm.open_workbook(local)[sheet].frame), sheet
+
+    # a person edits the Google Sheet, another the file: sync carries each edit to the other side
+    name = google["Customers"].value(2, "name")
+    emu.set_value(key, "Customers", "B2", name + " Jr")
+    workbook = sheetcrm.open_workbook(local)
+    edit = ChangeSet("a person edits the file")
+    edit.edit(
+        "Customers", 3, workbook["Customers"].letter("title"), old=workbook["Customers"].value(3, "title"), new="CFO"
+    )
+    workbook.apply(edit)
+    synced = run_cli("sync", str(local), f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert sheetcrm.open_workbook(local)["Customers"].value(2, "name") == name + " Jr"
+    assert open_google(key)["Customers"].value(3, "title") == "CFO"
+    again = run_cli("sync", str(local), f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert again.returncode == 0 and "both sides already agree" in again.stdout, again.stdout
+
+    # the same field changed on both sides, no updated_at to decide: listed on both, exit 1
+    emu.set_value(key, "Customers", "B2", "Google's name")
+    workbook = sheetcrm.open_workbook(local)
+    edit = ChangeSet("a person edits the file")
+    edit.edit("Customers", 2, "B", old=name + " Jr", new="The file's name")
+    workbook.apply(edit)
+    conflicted = run_cli("sync", str(local), f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert conflicted.returncode == 1, conflicted.stdout + conflicted.stderr
+    assert (
+        "_sync_conflicts" in open_google(key).sheet_names
+        and "_sync_conflicts" in sheetcrm.open_workbook(local).sheet_names
+    )
+    assert open_google(key)["Customers"].value(2, "name") == "Google's name"
+    assert sheetcrm.open_workbook(local)["Customers"].value(2, "name") == "The file's name"

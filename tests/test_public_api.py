@@ -48,8 +48,10 @@ EXPECTED = {
     "plan_fix",
     "plan_import",
     "plan_tidy",
+    "sync_workbooks",
     "tidy",
     "validate",
+    "copy_tables",
 }
 
 
