@@ -45,3 +45,11 @@ def test_delete_rows_moves_formulas_and_notes_and_undo_moves_them_back() -> None
         "after : Summary!B1 =COUNTA(Customers!A2:A9), B2 =Customers!B6; note on ['B6']",
         "undone: Summary!B1 =COUNTA(Customers!A2:A11), B2 =Customers!B8; note on ['B8']",
     ]
+
+
+def test_google_sheets_pushes_runs_a_job_and_syncs_an_edit_back(tmp_path: Path) -> None:
+    done = run_example("google_sheets.py", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "Customers: created with 200 rows" in done.stdout
+    assert "API calls: 6 (" in done.stdout and "1 values.batchGet" in done.stdout
+    assert "B→A 1 cells" in done.stdout and "the file now says: Renamed in Google Ltd" in done.stdout
