@@ -285,3 +285,30 @@ def test_bad_a1_ranges(emu: SheetsEmulator, text: str) -> None:
     sid = emu.create_spreadsheet("R", sheets={"Customers": []})
     with pytest.raises(ApiError, match="Unable to parse range"):
         _parse_range(emu.spreadsheet(sid), text)
+
+
+def test_a_revoked_key_gets_no_token_and_its_tokens_stop_working(
+    emu: SheetsEmulator, gc: gspread.Client, sid: str
+) -> None:
+    gc.open_by_key(sid).worksheet("Customers").get_all_values()
+    token = next(iter(emu.tokens))
+    key_id = next(iter(emu.public_keys))
+    emu.revoke_key(key_id)
+    answer = requests.get(
+        emu.base_url + f"/v4/spreadsheets/{sid}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert answer.status_code == 401 and "invalid authentication credentials" in answer.json()["error"]["message"]
+    with pytest.raises(Exception, match="invalid_grant"):
+        gc.open_by_key(sid)  # google-auth asks /token again, with the revoked key
+
+
+def test_an_error_can_carry_googles_reason(emu: SheetsEmulator, sid: str) -> None:
+    from sheetcrm.testing.sheets_emulator import ApiError
+
+    def refuse(_: SheetsEmulator) -> None:
+        raise ApiError(403, "The user's Drive storage quota has been exceeded.", reason="storageQuotaExceeded")
+
+    emu.on_next_call(refuse)
+    answer = api(emu, "GET", f"/v4/spreadsheets/{sid}")
+    assert answer.status_code == 403
+    assert answer.json()["error"]["errors"][0]["reason"] == "storageQuotaExceeded"

@@ -126,14 +126,20 @@ class ApiError(Exception):
         503: "UNAVAILABLE",
     }
 
-    def __init__(self, code: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, code: int, message: str, headers: Mapping[str, str] | None = None, *, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.reason = reason  # Google's errors[].reason: "rateLimitExceeded", "storageQuotaExceeded", ...
 
     def body(self) -> _JSON:
-        return {"error": {"code": self.code, "message": self.message, "status": self.STATUS.get(self.code, "UNKNOWN")}}
+        error: _JSON = {"code": self.code, "message": self.message, "status": self.STATUS.get(self.code, "UNKNOWN")}
+        if self.reason is not None:
+            error["errors"] = [{"message": self.message, "domain": "global", "reason": self.reason}]
+        return {"error": error}
 
 
 def _bad_range(text: str) -> ApiError:
@@ -612,6 +618,7 @@ class SheetsEmulator:
         self.lock = threading.RLock()
         self.public_keys: dict[str, rsa.RSAPublicKey] = {}
         self.tokens: set[str] = set()
+        self.revoked_keys: set[str] = set()
         self._hooks: list[_Hook] = []
         self._api_calls = 0
         self._server: ThreadingHTTPServer | None = None
@@ -843,7 +850,7 @@ class SheetsEmulator:
             signature = _b64decode(sig_b64)
         except ValueError:
             raise _OAuthError("invalid_grant", "Invalid JWT assertion.") from None
-        if self.public_keys:
+        if self.public_keys or self.revoked_keys:
             key = self.public_keys.get(str(header.get("kid")))
             if key is None:
                 raise _OAuthError("invalid_grant", "Invalid JWT Signature.")
@@ -863,11 +870,27 @@ class SheetsEmulator:
         with self.lock:
             if token in self.tokens:
                 return
+        if token:
+            raise ApiError(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+                "or other valid authentication credential.",
+            )
         raise ApiError(
             401,
             "Request is missing required authentication credential. Expected OAuth 2 access token, "
             "login cookie or other valid authentication credential.",
         )
+
+    def revoke_key(self, key_id: str) -> None:
+        """Revoke a service-account key (its ``private_key_id``) and every token issued so far, as deleting it does.
+
+        The key's next token request fails with ``invalid_grant``; other registered keys still work.
+        """
+        with self.lock:
+            self.public_keys.pop(key_id, None)
+            self.revoked_keys.add(key_id)
+            self.tokens.clear()
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], raw: bytes) -> tuple[int, Any]:
         m = re.fullmatch(
