@@ -490,3 +490,22 @@ def test_push_pull_and_sync_between_a_file_and_a_google_sheet(
     )
     assert open_google(key)["Customers"].value(2, "name") == "Google's name"
     assert sheetcrm.open_workbook(local)["Customers"].value(2, "name") == "The file's name"
+
+
+def test_a_date_shown_in_a_local_format_reads_iso_and_text_that_looks_like_one_stays(
+    emu: SheetsEmulator, google_env: dict[str, str]
+) -> None:
+    key = emu.create_spreadsheet(
+        "CRM", sheets={"Customers": [["customer_id", "since", "code"], ["C-1", "", "1/5/2024"], ["C-2", "", ""]]}
+    )
+    emu.set_value(key, "Customers", "B2", "1/5/2024")  # typed by a person in the US: a real date shown M/d/yyyy
+    emu.set_value(key, "Customers", "B3", "2024-02-29")
+    workbook = open_google(key)
+    table = workbook["Customers"]
+    assert table.value(2, "since") == "2024-01-05" and table.value(3, "since") == "2024-02-29"
+    assert table.value(2, "code") == "1/5/2024"  # text (RAW) stays as typed
+    assert calls(workbook)["values.batchGet"] == 2  # the second only for the cells shown as local dates
+    changes = ChangeSet("a date edited as read")
+    changes.edit("Customers", 2, "B", old="2024-01-05", new=dt.date(2024, 1, 6))
+    workbook.apply(changes)  # the cell is what was read: no conflict
+    assert open_google(key)["Customers"].value(2, "since") == "2024-01-06"

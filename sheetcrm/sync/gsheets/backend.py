@@ -155,7 +155,12 @@ class GoogleSheetsBackend:
         return [info.title for info in sorted(self._sheets().values(), key=lambda i: i.index)]
 
     def read_sheets(self, names: Sequence[str]) -> dict[str, RawSheet]:
-        """All the named sheets in one ``values.batchGet``: numbers unformatted, dates as shown, text as typed."""
+        """All the named sheets in one ``values.batchGet``: numbers unformatted, dates ISO, text as typed.
+
+        Dates come as their format shows them; those shown otherwise than ISO (``1/5/2024``) are
+        asked for again, as serial numbers, in one more batchGet of just those cells, so that a
+        real date reads ISO and text that only looks like a date stays as typed.
+        """
         sheets = self._sheets()
         for name in names:
             if name not in sheets:
@@ -178,7 +183,39 @@ class GoogleSheetsBackend:
                 rows.pop()
             self._heights[name] = len(rows)
             out[name] = RawSheet(name, rows)
+        self._dates_as_iso(out)
         return out
+
+    def _dates_as_iso(self, sheets: Mapping[str, RawSheet]) -> None:
+        """Turn the dates shown in a local format (``1/5/2024``) into ISO text; leave text alone."""
+        wanted: dict[tuple[str, int], list[int]] = defaultdict(list)  # (sheet, column) → rows
+        for name, raw in sheets.items():
+            for r, row in enumerate(raw.rows, start=1):
+                for c, text in enumerate(row, start=1):
+                    if text and text[0].isdigit() and tr.shown_as_local_date(text):
+                        wanted[(name, c)].append(r)
+        if not wanted:
+            return
+        ranges: list[tuple[str, int, int, int]] = []  # sheet, column, first row, last row
+        for (name, column), rows in wanted.items():
+            ranges += [(name, column, first, last) for first, last in _runs(rows)]
+        answer = self.client.values_batch_get(
+            self.key,
+            [tr.a1(name, f"{column_letter(c)}{first}:{column_letter(c)}{last}") for name, c, first, last in ranges],
+            params={
+                "valueRenderOption": "UNFORMATTED_VALUE",
+                "dateTimeRenderOption": "SERIAL_NUMBER",
+                "majorDimension": "COLUMNS",
+            },
+        )
+        for (name, column, first, _), value_range in zip(ranges, answer.get("valueRanges", []), strict=True):
+            values = (value_range.get("values") or [[]])[0]
+            grid = sheets[name].rows
+            for offset, value in enumerate(values):
+                cells = grid[first + offset - 1]
+                text = cells[column - 1]
+                if isinstance(value, int | float) and not isinstance(value, bool) and tr.shown_as_local_date(text):
+                    cells[column - 1] = tr.serial_text(value)
 
     def rows_of_cells(self, sheet: str, first_row: int, count: int) -> list[list[JSON]]:
         """The grid data (note, number format, validation) of ``count`` rows from ``first_row``, in one call."""

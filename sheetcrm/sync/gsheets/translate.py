@@ -67,12 +67,29 @@ def read_text(value: Any) -> str:
     return value if isinstance(value, str) else to_text(value)
 
 
+_LOCAL_DATE = re.compile(r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2})?$")
+
+
+def shown_as_local_date(text: str) -> bool:
+    """Whether text looks like a date shown in a format other than ISO (``1/5/2024``, ``05.01.2024 10:30``)."""
+    return not _ISO_DATE.match(text) and _LOCAL_DATE.match(text) is not None
+
+
+def serial_text(serial: float) -> str:
+    """A Sheets serial date as ISO text: ``45296`` → ``2024-01-05``, ``45296.4375`` → ``2024-01-05T10:30:00``."""
+    moment = SHEETS_EPOCH + dt.timedelta(days=float(serial))
+    moment = moment.replace(microsecond=0) + dt.timedelta(seconds=round(moment.microsecond / 1e6))
+    return to_text(moment)
+
+
 def cell_text(cell: Mapping[str, Any]) -> str:
-    """The text of a grid-data cell, the same as :func:`read_text` gives for it in a values read."""
+    """The text of a grid-data cell, the same as the backend's read gives for it."""
     entered = cell.get("effectiveValue") or cell.get("userEnteredValue") or {}
     number_format = (cell.get("effectiveFormat") or cell.get("userEnteredFormat") or {}).get("numberFormat") or {}
     if "numberValue" in entered and number_format.get("type") in _DATE_TYPES:
-        return str(cell.get("formattedValue", ""))
+        shown = str(cell.get("formattedValue", ""))
+        return serial_text(entered["numberValue"]) if shown_as_local_date(shown) else shown
     for kind in ("stringValue", "numberValue", "boolValue"):
         if kind in entered:
             return to_text(entered[kind])
@@ -315,5 +332,7 @@ __all__ = [
     "number_format",
     "quote_sheet",
     "read_text",
+    "serial_text",
+    "shown_as_local_date",
     "validation_rule",
 ]
