@@ -510,3 +510,35 @@ def test_a_date_shown_in_a_local_format_reads_iso_and_text_that_looks_like_one_s
     changes.edit("Customers", 2, "B", old="2024-01-05", new=dt.date(2024, 1, 6))
     workbook.apply(changes)  # the cell is what was read: no conflict
     assert open_google(key)["Customers"].value(2, "since") == "2024-01-06"
+
+
+def test_report_sheets_get_native_charts_and_index_links_on_a_google_sheet(
+    sample: Path, emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    _, key = twin(sample, tmp_path, emu)
+    done = run_cli("report", "revenue_by_month_region", "--today", TODAY, "--workbook", f"gsheets://{key}",
+                   cwd=tmp_path, env=google_env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    book = emu.spreadsheet(key)
+    report = next(sheet for sheet in book.sheets if sheet.title.startswith("_r Revenue"))
+    (chart,) = report.charts
+    basic = chart["spec"]["basicChart"]
+    sources = [basic["domains"][0]["domain"]["sourceRange"]["sources"][0]] + [
+        series["series"]["sourceRange"]["sources"][0] for series in basic["series"]
+    ]
+    assert all(source["sheetId"] == report.sheet_id for source in sources)  # drawn from the report's own cells
+    assert chart["position"]["overlayPosition"]["anchorCell"]["sheetId"] == report.sheet_id
+    assert report.frozen_row_count >= 1
+    index = emu.sheet(key, "_reports")
+    links = [
+        cell.format["textFormat"]["link"]["uri"]
+        for cell in index.cells.values()
+        if "link" in cell.format.get("textFormat", {})
+    ]
+    assert f"#gid={report.sheet_id}&range=A1" in links
+    # a second run replaces the report in place: same sheet id, one chart, the link still right
+    again = run_cli("report", "revenue_by_month_region", "--today", TODAY, "--workbook", f"gsheets://{key}",
+                    cwd=tmp_path, env=google_env)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    rerun = emu.sheet(key, report.title)
+    assert rerun.sheet_id == report.sheet_id and len(rerun.charts) == 1
