@@ -542,3 +542,18 @@ def test_report_sheets_get_native_charts_and_index_links_on_a_google_sheet(
     assert again.returncode == 0, again.stderr
     rerun = emu.sheet(key, report.title)
     assert rerun.sheet_id == report.sheet_id and len(rerun.charts) == 1
+
+
+def test_the_run_log_of_a_google_sheet_lives_beside_the_config(
+    emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    key = emu.create_spreadsheet("CRM", sheets={"Customers": [["customer_id", "name"], ["C-000001", "  Ann  "]]})
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "conf" / "sheetcrm.toml").write_text(f'workbook = "gsheets://{key}"\n', encoding="utf-8")
+    done = run_cli("-c", "../conf/sheetcrm.toml", "tidy", cwd=tmp_path / "elsewhere", env=google_env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "conf" / ".sheetcrm" / "google" / key / "runs.jsonl").is_file()
+    assert not (tmp_path / "elsewhere" / ".sheetcrm").exists()
+    history = run_cli("-c", "conf/sheetcrm.toml", "history", cwd=tmp_path, env=google_env)
+    assert history.returncode == 0 and "tidy" in history.stdout, history.stdout + history.stderr

@@ -237,7 +237,8 @@ def open_workbook(
 
     A Google Sheet is ``gsheets://KEY`` or its ``https://docs.google.com/spreadsheets/d/KEY/...``
     URL; ``google`` says where the service-account key is (else ``GOOGLE_APPLICATION_CREDENTIALS``),
-    and paths in it are relative to ``config_dir``. The sheets ``read_together`` (the CRM tables)
+    and paths in it are relative to ``config_dir``, beside which its run log is kept (in
+    ``.sheetcrm/google/KEY``; in the working folder without a config). The sheets ``read_together`` (the CRM tables)
     are read in one API call when a job reads the first of them.
 
     >>> workbook = open_workbook("crm.xlsx")
@@ -257,7 +258,7 @@ def open_workbook(
                 f"{text}: not the address of a spreadsheet",
                 hint="use gsheets://KEY or the sheet's URL, https://docs.google.com/spreadsheets/d/KEY/edit",
             )
-        backend_ = open_google_backend(text, google=google, config_dir=config_dir)
+        backend_ = open_google_backend(text, google=google, config_dir=config_dir, state_root=config_dir)
         return Workbook(backend_, header_rows=header_rows, lock_timeout=lock_timeout, read_together=read_together)
     path = Path(source)
     suffix = path.suffix.lower()
