@@ -497,13 +497,16 @@ def test_a_date_shown_in_a_local_format_reads_iso_and_text_that_looks_like_one_s
     emu: SheetsEmulator, google_env: dict[str, str]
 ) -> None:
     key = emu.create_spreadsheet(
-        "CRM", sheets={"Customers": [["customer_id", "since", "code"], ["C-1", "", "1/5/2024"], ["C-2", "", ""]]}
+        "CRM",
+        sheets={"Customers": [["customer_id", "since", "code"], ["C-1", "", "1/5/2024"], ["C-2", "", ""], ["C-3"]]},
     )
+    emu.set_value(key, "Customers", "B5", "3/1/2024")  # the range asked for again spans row 4, which is shorter
     emu.set_value(key, "Customers", "B2", "1/5/2024")  # typed by a person in the US: a real date shown M/d/yyyy
     emu.set_value(key, "Customers", "B3", "2024-02-29")
     workbook = open_google(key)
     table = workbook["Customers"]
     assert table.value(2, "since") == "2024-01-05" and table.value(3, "since") == "2024-02-29"
+    assert table.value(5, "since") == "2024-03-01" and table.value(4, "since") == ""
     assert table.value(2, "code") == "1/5/2024"  # text (RAW) stays as typed
     assert calls(workbook)["values.batchGet"] == 2  # the second only for the cells shown as local dates
     changes = ChangeSet("a date edited as read")

@@ -213,8 +213,9 @@ class GoogleSheetsBackend:
             grid = sheets[name].rows
             for offset, value in enumerate(values):
                 cells = grid[first + offset - 1]
-                text = cells[column - 1]
-                if isinstance(value, int | float) and not isinstance(value, bool) and tr.shown_as_local_date(text):
+                if column > len(cells) or not isinstance(value, int | float) or isinstance(value, bool):
+                    continue  # a range spans rows between the dates asked for, shorter ones too
+                if tr.shown_as_local_date(cells[column - 1]):
                     cells[column - 1] = tr.serial_text(value)
 
     def rows_of_cells(self, sheet: str, first_row: int, count: int) -> list[list[JSON]]:
