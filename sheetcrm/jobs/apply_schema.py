@@ -81,7 +81,7 @@ def plan_apply_schema(
     """
     chosen = dict(schemas) if schemas is not None else build_schemas(config if config is not None else load_config())
     keys = _keys(workbook, chosen, tables)
-    rules_of = _rules_reader(workbook)
+    rules_of = rules_reader(workbook)
     read = workbook.read(*(chosen[key].sheet for key in keys))
     changes = ChangeSet("apply schema")
     before = _read_lists(workbook)
@@ -279,7 +279,7 @@ def _covered(rules: SheetRules, letter: str, first: int, ours: Callable[[str, st
 RulesReader = Callable[[str, int], SheetRules]
 
 
-def _rules_reader(workbook: Workbook) -> RulesReader:
+def rules_reader(workbook: Workbook) -> RulesReader:
     """How to read a sheet's notes, column formats and validations, for the kinds of workbook that have them."""
     from sheetcrm.sync.memory import MemoryBackend
     from sheetcrm.sync.xlsx import XlsxBackend

@@ -587,7 +587,7 @@ def _same(item: Field, a: str, b: str) -> bool:
     return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
-def _cell_value(item: Field, text: str) -> CellValue:
+def cell_value(item: Field, text: str) -> CellValue:
     """Numbers go into the sheet as numbers, so Excel sums them; everything else as its text.
 
     Dates stay ISO text: how a date serial shows depends on the column's format, which
@@ -958,12 +958,12 @@ class _Planner:
                     row,
                     self.target.letter(header),
                     old=record.seen[name],
-                    new=_cell_value(self.fields[name], text),
+                    new=cell_value(self.fields[name], text),
                     field=name,
                 )
         appended = [
             {
-                self.target.letter(self.headers[name]): _cell_value(self.fields[name], text)
+                self.target.letter(self.headers[name]): cell_value(self.fields[name], text)
                 for name, text in record.values.items()
                 if text
             }

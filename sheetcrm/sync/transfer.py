@@ -43,8 +43,8 @@ from typing import Any, Literal
 
 from sheetcrm.config import Config
 from sheetcrm.errors import InputError
-from sheetcrm.jobs.apply_schema import _rules_reader, plan_apply_schema
-from sheetcrm.jobs.importer import _cell_value
+from sheetcrm.jobs.apply_schema import plan_apply_schema, rules_reader
+from sheetcrm.jobs.importer import cell_value
 from sheetcrm.schema.custom import build_schemas
 from sheetcrm.schema.fields import Field, FieldType
 from sheetcrm.schema.tables import TableSchema
@@ -70,7 +70,7 @@ def typed_value(field: Field | None, text: str) -> CellValue:
         return None
     if field is None:
         return text
-    return _cell_value(field, text)  # one definition of typing, shared with import
+    return cell_value(field, text)  # one definition of typing, shared with import
 
 
 def canonical(field: Field | None, text: str) -> str:
@@ -462,7 +462,7 @@ def _apply(result: TransferResult, target: Workbook, changes: ChangeSet, *, dry_
 def _schema_unsupported(target: Workbook) -> str | None:
     """Why the schema's rules cannot be read from (and so not planned on) the target, or None."""
     try:
-        _rules_reader(target)
+        rules_reader(target)
     except InputError as error:
         return error.message
     return None
