@@ -23,6 +23,7 @@ the user what to do. ``str(error)`` joins both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class SheetcrmError(Exception):
@@ -111,6 +112,21 @@ class ContentWouldBeLost(WriteRefused):
             hint="write the result to a new file instead (--out NEW.xlsx), and check it before replacing yours",
         )
         self.items = list(items)
+
+
+class PartlyWritten(SheetcrmError):
+    """A write made of several calls (a Google Sheet's values, then its formatting) stopped half-way.
+
+    ``written`` is what certainly landed, resolved (a :class:`~sheetcrm.sync.backend.ApplyOutcome`),
+    which the Workbook logs as a run so that it can be undone; ``cause`` is the failure.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, written: Any, cause: SheetcrmError, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or cause.hint)
+        self.written = written
+        self.cause = cause
 
 
 class UndoRefused(WriteRefused):

@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli
 
 import sheetcrm
-from sheetcrm.errors import CellConflict
+from sheetcrm.errors import CellConflict, PartlyWritten
 from sheetcrm.sample import write_sample_workbook
 from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.workbook import Workbook
@@ -369,6 +369,7 @@ def test_a_503_after_deleting_rows_is_reported_and_a_rerun_deletes_nothing_more(
     first = run_cli("dedupe", f"gsheets://{key}", cwd=tmp_path, env=google_env)
     assert first.returncode == 3, first.stderr
     assert "may" in first.stderr and "Traceback" not in first.stderr
+    assert "the cell values were written" in first.stderr and "sheetcrm undo" in first.stderr
     again = run_cli("dedupe", f"gsheets://{key}", cwd=tmp_path, env=google_env)
     assert again.returncode == 0, again.stderr
     ids = [row[0] for row in emu.values(key, "Customers")]
@@ -560,3 +561,22 @@ def test_the_run_log_of_a_google_sheet_lives_beside_the_config(
     assert not (tmp_path / "elsewhere" / ".sheetcrm").exists()
     history = run_cli("-c", "conf/sheetcrm.toml", "history", cwd=tmp_path, env=google_env)
     assert history.returncode == 0 and "tidy" in history.stdout, history.stdout + history.stderr
+
+
+def test_values_written_before_the_formatting_call_failed_are_a_run_that_can_be_undone(
+    emu: SheetsEmulator, google_env: dict[str, str]
+) -> None:
+    key = emu.create_spreadsheet("CRM", sheets={"Customers": rows(3)})
+    workbook = open_google(key)
+    table = workbook["Customers"]
+    changes = ChangeSet("fix and report")
+    changes.edit("Customers", 2, "C", old=table.value(2, "phone"), new="+861380001")
+    changes.replace_sheet("_r Summary", [["Summary"], ["customers", 3]])
+    emu.faults.fail_after_writes, emu.faults.fail_writes_matching = 1, r"^POST /v4/spreadsheets/[^/]+:batchUpdate$"
+    with pytest.raises(PartlyWritten) as stopped:
+        workbook.apply(changes)
+    assert "the cell values were written" in str(stopped.value) and "sheetcrm undo" in str(stopped.value)
+    (run,) = workbook.history()
+    assert run.counts == {"edit": 1}
+    workbook.undo(run.run_id)
+    assert emu.values(key, "Customers")[1][2] == "138 0001"

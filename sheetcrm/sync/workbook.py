@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
-from sheetcrm.errors import CellConflict, InputError, UndoRefused, WorkbookLocked, WorkbookUnreadable
+from sheetcrm.errors import (
+    CellConflict,
+    InputError,
+    PartlyWritten,
+    UndoRefused,
+    WorkbookLocked,
+    WorkbookUnreadable,
+)
 from sheetcrm.sync.backend import Backend
 from sheetcrm.sync.changeset import ChangeSet
 from sheetcrm.sync.runlog import RunLog, RunRecord, new_run_id
@@ -158,8 +165,12 @@ class Workbook:
             return ApplyResult(changes, dry_run=dry_run)
         target = Path(out) if out is not None else None
         with self.lock():
+            partly: PartlyWritten | None = None
             with collector_paused():  # openpyxl makes an object per cell
-                outcome = self.backend.apply(changes, out=target)
+                try:
+                    outcome = self.backend.apply(changes, out=target)
+                except PartlyWritten as stopped:
+                    partly, outcome = stopped, stopped.written
             self._tables.clear()
             # a copy written elsewhere is not a run of this workbook: nothing to undo here
             run_id = (run_id or new_run_id()) if target is None else None
@@ -178,6 +189,10 @@ class Workbook:
                         undoes=_undoes,
                     )
                 )
+            if partly is not None:
+                undo = f"sheetcrm undo {run_id}" if log is not None and run_id is not None else "nothing to undo"
+                partly.message += f" (what was written is run {run_id}: {undo})"
+                raise partly
         # counts and sheet names only: values are customer data and stay out of logs
         log_events.info(
             "applied run %s to %s: %s",

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sheetcrm.errors import CellConflict, InputError, InvalidChange, SheetNotFound
+from sheetcrm.errors import CellConflict, InputError, InvalidChange, PartlyWritten, SheetcrmError, SheetNotFound
 from sheetcrm.sync.a1 import cell_address, column_index, column_letter, qualified, split_address
 from sheetcrm.sync.backend import ApplyOutcome
 from sheetcrm.sync.changeset import (
@@ -258,10 +258,22 @@ class GoogleSheetsBackend:
             self.client.values_batch_update(
                 self.key, {"valueInputOption": "RAW", "data": plan.value_ranges, "includeValuesInResponse": False}
             )
-        if plan.requests:
-            self.client.batch_update(self.key, {"requests": plan.requests})
         self._meta = None
         self._heights.clear()
+        if plan.requests:
+            try:
+                self.client.batch_update(self.key, {"requests": plan.requests})
+            except SheetcrmError as error:
+                if not plan.value_ranges:
+                    raise
+                # the values landed: say so, and hand them over to be logged (and undone) as a run
+                values = [c for c in plan.resolved if isinstance(c, CellEdit | AppendRows)]
+                written = ApplyOutcome(ChangeSet(changes.description, values, resolved=True), None, self.source)
+                raise PartlyWritten(
+                    f"{self.source}: the cell values were written, then the call for the rest failed: {error.message}",
+                    written=written,
+                    cause=error,
+                ) from None
         log.debug("google write: %s", ", ".join(f"{name} {n}" for name, n in sorted(self.calls.items())))
         return ApplyOutcome(ChangeSet(changes.description, plan.resolved, resolved=True), None, self.source)
 
