@@ -153,21 +153,44 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool)
 
 
 @cli.command()
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path")
 @click.option(
     "--tables",
     default=None,
     help="Comma-separated tables to create [default: every table in the config: customers, orders, interactions, opportunities].",
 )
 @click.pass_obj
-def init(obj: Context, path: Path, tables: str | None) -> None:
-    """Create a new CRM workbook from the schemas: header notes, formats, dropdowns; never overwrites."""
+def init(obj: Context, path: str, tables: str | None) -> None:
+    """Create a new CRM workbook from the schemas: header notes, formats, dropdowns; never overwrites.
+
+    PATH is a new .xlsx file, or an empty Google Sheet (gsheets://KEY, shared with the service
+    account), which gets the same sheets.
+    """
     from sheetcrm.create import create_workbook
     from sheetcrm.schema.custom import build_schemas
+    from sheetcrm.sync.gsheets.backend import is_google_source
 
+    settings = obj.config()
     chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
-    created = create_workbook(path, tables=chosen, schemas=build_schemas(obj.config()))
-    obj.say(f"created {created}")
+    if not is_google_source(path):
+        obj.say(f"created {create_workbook(Path(path), tables=chosen, schemas=build_schemas(settings))}")
+        return
+    import tempfile
+
+    from sheetcrm.sync.transfer import copy_tables
+
+    target = obj.open(path)
+    schemas = build_schemas(settings)
+    there = [schemas[key].sheet for key in (chosen or schemas) if key in schemas and schemas[key].sheet in target]
+    if there:
+        raise InputError(
+            f"{path} already has {', '.join(there)}",
+            hint="sheetcrm never overwrites a table; use `sheetcrm apply-schema` to put the rules on it",
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        template = create_workbook(Path(folder) / "template.xlsx", tables=chosen, schemas=schemas)
+        copy_tables(obj.open(str(template)), target, settings, tables=chosen, command="init")
+    obj.say(f"created the CRM sheets in {path}")
 
 
 @cli.command("apply-schema")

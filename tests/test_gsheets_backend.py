@@ -580,3 +580,17 @@ def test_values_written_before_the_formatting_call_failed_are_a_run_that_can_be_
     assert run.counts == {"edit": 1}
     workbook.undo(run.run_id)
     assert emu.values(key, "Customers")[1][2] == "138 0001"
+
+
+def test_init_lays_the_crm_sheets_out_in_an_empty_google_sheet_and_never_overwrites(
+    emu: SheetsEmulator, google_env: dict[str, str], tmp_path: Path
+) -> None:
+    key = emu.create_spreadsheet("CRM", sheets={"Sheet1": []})
+    done = run_cli("init", f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert done.returncode == 0, done.stderr
+    workbook = open_google(key)
+    assert {*CRM_SHEETS, "_lists"} <= set(workbook.sheet_names)
+    assert workbook["Customers"].columns[:2] == ["customer_id", "name"] and len(workbook["Customers"]) == 0
+    assert any(v["rule"]["condition"]["type"] == "ONE_OF_RANGE" for v in emu.sheet(key, "Customers").validations)
+    again = run_cli("init", f"gsheets://{key}", cwd=tmp_path, env=google_env)
+    assert again.returncode == 2 and "already has Customers" in again.stderr
