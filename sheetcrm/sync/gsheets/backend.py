@@ -250,7 +250,7 @@ class GoogleSheetsBackend:
             raise FormulaCells(self.source, formulas)
         if conflicts:
             raise CellConflict(self.source, conflicts)
-        plan = _Plan(changes, sheets, seen, self._heights)
+        plan = _Plan(changes, sheets, seen)
         if plan.grow:
             with self._safe_to_repeat():
                 self.client.batch_update(self.key, {"requests": plan.grow})
@@ -318,7 +318,7 @@ class GoogleSheetsBackend:
             if start <= info.rows:
                 ranges.append(tr.a1(sheet, f"A{start}:{column_letter(max(info.columns, 1))}{info.rows}"))
         ranges += [tr.a1(sheet) for sheet in sorted(whole)]
-        seen = _Seen(sheets, self._heights)
+        seen = _Seen(sheets, dict(self._heights))
         if not ranges:
             return seen
         answer = self.client.fetch_sheet_metadata(
@@ -437,9 +437,7 @@ def _format_of(cell: Mapping[str, Any]) -> str | None:
 class _Plan:
     """The API payloads for one ChangeSet, and the ChangeSet resolved (with what was there before)."""
 
-    def __init__(
-        self, changes: ChangeSet, sheets: Mapping[str, _SheetInfo], seen: _Seen, heights: Mapping[str, int]
-    ) -> None:
+    def __init__(self, changes: ChangeSet, sheets: Mapping[str, _SheetInfo], seen: _Seen) -> None:
         self.sheets = dict(sheets)
         self.seen = seen
         self.grow: list[JSON] = []

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sheetcrm.sync.a1 import MAX_ROWS, column_index, quote_sheet
+from sheetcrm.sync.a1 import MAX_ROWS, column_index
 from sheetcrm.sync.changeset import CellStyle, ValidationRule, _serial_text
 from sheetcrm.sync.values import to_text
 
@@ -330,7 +330,6 @@ __all__ = [
     "is_formula",
     "link_uri",
     "number_format",
-    "quote_sheet",
     "read_text",
     "serial_text",
     "shown_as_local_date",
