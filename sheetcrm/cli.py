@@ -882,13 +882,12 @@ def _record_sync_base(obj: Context, source: str, target: str, tables: list[str] 
     from sheetcrm.sync.merge import sync_workbooks
 
     settings = obj.config()
-    check = sync_workbooks(
-        obj.open(source), obj.open(target), settings, tables=tables, state_dir=_sync_state(settings), dry_run=True
-    )
+    # the same two Workbooks for both calls: a dry run keeps their tables cached, so the second reads nothing
+    a, b = obj.open(source), obj.open(target)
+    check = sync_workbooks(a, b, settings, tables=tables, state_dir=_sync_state(settings), dry_run=True)
     if check.changes_a or check.changes_b or check.conflicts:
         return False  # they do not agree after all (a column the copy left alone): sync decides later
-    done = sync_workbooks(obj.open(source), obj.open(target), settings, tables=tables, state_dir=_sync_state(settings))
-    return done.base_saved
+    return sync_workbooks(a, b, settings, tables=tables, state_dir=_sync_state(settings)).base_saved
 
 
 def copy_options(function: F) -> F:
